@@ -1,0 +1,1 @@
+"""agentotel: OpenTelemetry-native instrumentation for agentic AI applications."""

@@ -1,0 +1,177 @@
+"""Every attribute name, metric name, unit, bucket list and operation name agentotel emits.
+
+This module is the single place where names live. Names that exist in
+``opentelemetry-semantic-conventions`` are imported from it; names that only the newer
+GenAI drafts (``open-telemetry/semantic-conventions-genai``) or agentotel itself define
+are spelled here once. When the specification releases one of the ``agentotel.*``
+names, switch it here and nowhere else.
+
+Sources:
+- GenAI spans: https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/
+- GenAI agent spans: https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-agent-spans/
+- GenAI metrics: https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/
+- Where the v1.41 text and ``opentelemetry-util-genai`` 1.3b0 (the official helper)
+  differ, agentotel follows the helper (e.g. ``gen_ai.usage.cache_write.input_tokens``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _genai
+from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _genai_metrics
+from opentelemetry.semconv.attributes import (
+    deployment_attributes as _deployment,
+)
+from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import server_attributes as _server
+from opentelemetry.semconv.attributes import service_attributes as _service
+
+# --------------------------------------------------------------------------- resource
+SERVICE_NAME: Final = _service.SERVICE_NAME
+SERVICE_VERSION: Final = _service.SERVICE_VERSION
+DEPLOYMENT_ENVIRONMENT_NAME: Final = _deployment.DEPLOYMENT_ENVIRONMENT_NAME
+
+# --------------------------------------------------------------------------- common
+GEN_AI_OPERATION_NAME: Final = _genai.GEN_AI_OPERATION_NAME
+GEN_AI_PROVIDER_NAME: Final = _genai.GEN_AI_PROVIDER_NAME
+GEN_AI_CONVERSATION_ID: Final = _genai.GEN_AI_CONVERSATION_ID
+ERROR_TYPE: Final = _error.ERROR_TYPE
+ERROR_TYPE_OTHER: Final = _error.ErrorTypeValues.OTHER.value
+SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
+SERVER_PORT: Final = _server.SERVER_PORT
+
+# --------------------------------------------------------------------------- operation names
+OP_CHAT: Final = _genai.GenAiOperationNameValues.CHAT.value
+OP_TEXT_COMPLETION: Final = _genai.GenAiOperationNameValues.TEXT_COMPLETION.value
+OP_EMBEDDINGS: Final = _genai.GenAiOperationNameValues.EMBEDDINGS.value
+OP_GENERATE_CONTENT: Final = _genai.GenAiOperationNameValues.GENERATE_CONTENT.value
+OP_INVOKE_AGENT: Final = _genai.GenAiOperationNameValues.INVOKE_AGENT.value
+OP_EXECUTE_TOOL: Final = _genai.GenAiOperationNameValues.EXECUTE_TOOL.value
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_APPLY_GUARDRAIL: Final = "apply_guardrail"
+LLM_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_EMBEDDINGS, OP_GENERATE_CONTENT})
+
+# --------------------------------------------------------------------------- workflow
+GEN_AI_WORKFLOW_NAME: Final = _genai.GEN_AI_WORKFLOW_NAME
+
+# --------------------------------------------------------------------------- agent
+GEN_AI_AGENT_NAME: Final = _genai.GEN_AI_AGENT_NAME
+GEN_AI_AGENT_ID: Final = _genai.GEN_AI_AGENT_ID
+GEN_AI_AGENT_DESCRIPTION: Final = _genai.GEN_AI_AGENT_DESCRIPTION
+GEN_AI_AGENT_VERSION: Final = _genai.GEN_AI_AGENT_VERSION
+
+# --------------------------------------------------------------------------- LLM call
+GEN_AI_REQUEST_MODEL: Final = _genai.GEN_AI_REQUEST_MODEL
+GEN_AI_RESPONSE_MODEL: Final = _genai.GEN_AI_RESPONSE_MODEL
+GEN_AI_RESPONSE_ID: Final = _genai.GEN_AI_RESPONSE_ID
+GEN_AI_RESPONSE_FINISH_REASONS: Final = _genai.GEN_AI_RESPONSE_FINISH_REASONS
+GEN_AI_USAGE_INPUT_TOKENS: Final = _genai.GEN_AI_USAGE_INPUT_TOKENS
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = _genai.GEN_AI_USAGE_OUTPUT_TOKENS
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _genai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+# v1.41 calls it gen_ai.usage.cache_creation.input_tokens; the newer drafts and
+# opentelemetry-util-genai 1.3b0 write cache_write. We follow the helper.
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+
+#: keyword argument of ``agentotel.llm(**request_params)`` -> span attribute.
+GEN_AI_REQUEST_PARAMS: Final[dict[str, str]] = {
+    "temperature": _genai.GEN_AI_REQUEST_TEMPERATURE,
+    "top_p": _genai.GEN_AI_REQUEST_TOP_P,
+    "top_k": _genai.GEN_AI_REQUEST_TOP_K,
+    "max_tokens": _genai.GEN_AI_REQUEST_MAX_TOKENS,
+    "frequency_penalty": _genai.GEN_AI_REQUEST_FREQUENCY_PENALTY,
+    "presence_penalty": _genai.GEN_AI_REQUEST_PRESENCE_PENALTY,
+    "stop_sequences": _genai.GEN_AI_REQUEST_STOP_SEQUENCES,
+    "seed": _genai.GEN_AI_REQUEST_SEED,
+    "choice_count": _genai.GEN_AI_REQUEST_CHOICE_COUNT,
+    "stream": _genai.GEN_AI_REQUEST_STREAM,
+    "encoding_formats": _genai.GEN_AI_REQUEST_ENCODING_FORMATS,
+    "output_type": _genai.GEN_AI_OUTPUT_TYPE,
+}
+
+# --------------------------------------------------------------------------- tool
+GEN_AI_TOOL_NAME: Final = _genai.GEN_AI_TOOL_NAME
+GEN_AI_TOOL_TYPE: Final = _genai.GEN_AI_TOOL_TYPE
+GEN_AI_TOOL_CALL_ID: Final = _genai.GEN_AI_TOOL_CALL_ID
+GEN_AI_TOOL_DESCRIPTION: Final = _genai.GEN_AI_TOOL_DESCRIPTION
+TOOL_TYPES: Final = frozenset({"function", "extension", "datastore"})
+
+# --------------------------------------------------------------------------- content (opt-in)
+GEN_AI_INPUT_MESSAGES: Final = _genai.GEN_AI_INPUT_MESSAGES
+GEN_AI_OUTPUT_MESSAGES: Final = _genai.GEN_AI_OUTPUT_MESSAGES
+GEN_AI_SYSTEM_INSTRUCTIONS: Final = _genai.GEN_AI_SYSTEM_INSTRUCTIONS
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = _genai.GEN_AI_TOOL_CALL_ARGUMENTS
+GEN_AI_TOOL_CALL_RESULT: Final = _genai.GEN_AI_TOOL_CALL_RESULT
+CONTENT_ATTRIBUTES: Final = (
+    GEN_AI_INPUT_MESSAGES,
+    GEN_AI_OUTPUT_MESSAGES,
+    GEN_AI_SYSTEM_INSTRUCTIONS,
+    GEN_AI_TOOL_CALL_ARGUMENTS,
+    GEN_AI_TOOL_CALL_RESULT,
+)
+#: the spec's event for inference details (content in structured form).
+EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
+
+# --------------------------------------------------------------------------- guardrail
+# The spec's guardrail names are not released yet.
+GUARDRAIL_NAME: Final = "agentotel.guardrail.name"
+GUARDRAIL_TARGET: Final = "agentotel.guardrail.target"
+GUARDRAIL_VERDICT: Final = "agentotel.guardrail.verdict"
+GUARDRAIL_REASON: Final = "agentotel.guardrail.reason"
+GUARDRAIL_CATEGORIES: Final = "agentotel.guardrail.categories"
+GUARDRAIL_VERDICTS: Final = ("allow", "deny", "modify", "warn")
+GUARDRAIL_DEFAULT_VERDICT: Final = "allow"
+GUARDRAIL_TARGETS: Final = ("input", "output", "tool_call", "tool_result")
+
+# --------------------------------------------------------------------------- cost
+LLM_COST_USD: Final = "agentotel.llm.cost_usd"
+
+# --------------------------------------------------------------------------- metrics
+GEN_AI_TOKEN_TYPE: Final = _genai.GEN_AI_TOKEN_TYPE
+TOKEN_TYPE_INPUT: Final = _genai.GenAiTokenTypeValues.INPUT.value
+TOKEN_TYPE_OUTPUT: Final = _genai.GenAiTokenTypeValues.OUTPUT.value
+
+METRIC_OPERATION_DURATION: Final = _genai_metrics.GEN_AI_CLIENT_OPERATION_DURATION
+METRIC_TOKEN_USAGE: Final = _genai_metrics.GEN_AI_CLIENT_TOKEN_USAGE
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+METRIC_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
+METRIC_GUARDRAIL_CHECKS: Final = "agentotel.guardrail.checks"
+METRIC_LLM_COST: Final = "agentotel.llm.cost"
+METRIC_AGENT_ACTIVE: Final = "agentotel.agent.active"
+
+UNIT_SECONDS: Final = "s"
+UNIT_TOKENS: Final = "{token}"
+UNIT_CHECKS: Final = "{check}"
+UNIT_USD: Final = "USD"
+UNIT_INVOCATIONS: Final = "{invocation}"
+
+# Advised bucket boundaries (GenAI metrics spec; same lists as opentelemetry-util-genai).
+BUCKETS_OPERATION_DURATION: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)
+BUCKETS_TOKEN_USAGE: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)
+BUCKETS_INVOKE_AGENT_DURATION: Final = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)
+BUCKETS_EXECUTE_TOOL_DURATION: Final = BUCKETS_OPERATION_DURATION
+BUCKETS_INVOKE_WORKFLOW_DURATION: Final = (
+    1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
+)
+
+# --------------------------------------------------------------------------- Prometheus names
+# What the metrics above are called after OTel -> Prometheus translation (dots become
+# underscores, the unit is appended, counters get _total, curly-brace units are dropped).
+PROM_OPERATION_DURATION: Final = "gen_ai_client_operation_duration_seconds"
+PROM_TOKEN_USAGE: Final = "gen_ai_client_token_usage"
+PROM_INVOKE_AGENT_DURATION: Final = "gen_ai_invoke_agent_duration_seconds"
+PROM_EXECUTE_TOOL_DURATION: Final = "gen_ai_execute_tool_duration_seconds"
+PROM_INVOKE_WORKFLOW_DURATION: Final = "gen_ai_invoke_workflow_duration_seconds"
+PROM_GUARDRAIL_CHECKS: Final = "agentotel_guardrail_checks_total"
+PROM_LLM_COST: Final = "agentotel_llm_cost_USD_total"
+PROM_AGENT_ACTIVE: Final = "agentotel_agent_active"
+
+# --------------------------------------------------------------------------- scope
+INSTRUMENTATION_SCOPE: Final = "agentotel"
