@@ -24,6 +24,7 @@ from opentelemetry.semconv.attributes import (
     deployment_attributes as _deployment,
 )
 from opentelemetry.semconv.attributes import error_attributes as _error
+from opentelemetry.semconv.attributes import http_attributes as _http
 from opentelemetry.semconv.attributes import server_attributes as _server
 from opentelemetry.semconv.attributes import service_attributes as _service
 
@@ -40,6 +41,7 @@ ERROR_TYPE: Final = _error.ERROR_TYPE
 ERROR_TYPE_OTHER: Final = _error.ErrorTypeValues.OTHER.value
 SERVER_ADDRESS: Final = _server.SERVER_ADDRESS
 SERVER_PORT: Final = _server.SERVER_PORT
+HTTP_RESPONSE_STATUS_CODE: Final = _http.HTTP_RESPONSE_STATUS_CODE
 
 # --------------------------------------------------------------------------- operation names
 OP_CHAT: Final = _genai.GenAiOperationNameValues.CHAT.value

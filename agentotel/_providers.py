@@ -1,0 +1,307 @@
+"""Build the tracer, meter and logger providers and their exporters from resolved settings.
+
+Exporters: ``otlp`` (HTTP/protobuf or gRPC, per signal), ``console`` (the SDK's JSON),
+``agentotel_console`` (trace trees, :mod:`agentotel.console`), ``prometheus`` (metrics,
+a ``/metrics`` endpoint served by ``prometheus_client``), ``none``. OTLP exporters read
+the SDK's own variables (endpoints, headers, certificates, compression) themselves; an
+``init()`` argument is passed explicitly and so wins. Network I/O happens only on the
+SDK's background threads (batch span/log processors, periodic metric reader), never on
+the application's thread.
+
+When the application already installed SDK providers, they are reused: agentotel adds
+its exporters to them only when ``init()`` was asked for exporters by argument.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry import _logs as otel_logs
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace as otel_trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    ConsoleLogRecordExporter,
+    LogRecordExporter,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import (
+    ConsoleMetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    ConsoleSpanExporter,
+    SimpleSpanProcessor,
+    SpanExporter,
+)
+
+from agentotel import semconv as sc
+from agentotel._config import Settings
+from agentotel.console import TreeConsoleSpanExporter
+
+_logger = logging.getLogger("agentotel")
+
+
+@dataclass
+class Providers:
+    """The providers agentotel uses, and whether it created (and so owns) each."""
+
+    tracer_provider: TracerProvider
+    meter_provider: MeterProvider
+    logger_provider: LoggerProvider
+    owned: dict[str, bool] = field(default_factory=dict)
+    prometheus_server: Any = None
+
+    def _each(self) -> list[tuple[str, Any]]:
+        return [
+            ("traces", self.tracer_provider),
+            ("metrics", self.meter_provider),
+            ("logs", self.logger_provider),
+        ]
+
+    def force_flush(self, timeout_s: float) -> bool:
+        """Flush all three providers in parallel; ``False`` if any did not finish in time."""
+        millis = int(timeout_s * 1000)
+        calls: list[Callable[[], Any]] = [
+            functools.partial(p.force_flush, millis) for _, p in self._each()
+        ]
+        results = _in_parallel(calls, timeout_s)
+        return all(r is True for r in results)
+
+    def shutdown(self, timeout_s: float) -> None:
+        """Shut down the providers agentotel owns, in parallel, within ``timeout_s`` seconds."""
+        calls = [
+            (lambda p=p: p.shutdown(timeout_millis=timeout_s * 1000))  # only metrics take a bound
+            if isinstance(p, MeterProvider)
+            else p.shutdown
+            for name, p in self._each()
+            if self.owned.get(name)
+        ]
+        _in_parallel(calls, timeout_s)
+        if self.prometheus_server is not None:
+            server, _thread = self.prometheus_server
+            server.shutdown()
+            server.server_close()
+            self.prometheus_server = None
+
+
+def _in_parallel(calls: Sequence[Callable[[], Any]], timeout_s: float) -> list[Any]:
+    """Run calls on daemon threads; wait at most ``timeout_s`` in total; never raise."""
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            results[index] = call()
+        except Exception:  # noqa: BLE001 - shutdown must never raise into the application
+            _logger.warning("agentotel: flush/shutdown failed", exc_info=True)
+            results[index] = False
+
+    threads = [
+        threading.Thread(target=run, args=(i, c), name="agentotel-flush", daemon=True)
+        for i, c in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout_s
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0.0))
+    return results
+
+
+def build_resource(settings: Settings) -> Resource:
+    """Resource from ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME`` and arguments.
+
+    Precedence: ``service_name``/``service_version``/``environment`` > ``resource_attributes``
+    > the SDK's detectors. ``environment`` sets ``deployment.environment.name``.
+    """
+    attributes: dict[str, Any] = dict(settings.resource_attributes)
+    for key, value in (
+        (sc.SERVICE_NAME, settings.service_name),
+        (sc.SERVICE_VERSION, settings.service_version),
+        (sc.DEPLOYMENT_ENVIRONMENT_NAME, settings.environment),
+    ):
+        if value is not None:
+            attributes[key] = value
+    return Resource.create(attributes)
+
+
+def _otlp_kwargs(settings: Settings, signal: str) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"timeout": settings.signal("timeout", signal)}
+    headers = settings.signal("headers", signal)
+    if headers is not None:
+        kwargs["headers"] = headers
+    if settings.endpoint is not None:
+        if settings.signal("protocol", signal) == "grpc":
+            kwargs["endpoint"] = settings.endpoint
+        else:
+            kwargs["endpoint"] = f"{settings.endpoint}/v1/{signal}"
+    return kwargs
+
+
+def otlp_span_exporter(settings: Settings) -> SpanExporter:
+    if settings.signal("protocol", "traces") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
+            OTLPSpanExporter,
+        )
+    return OTLPSpanExporter(**_otlp_kwargs(settings, "traces"))
+
+
+def otlp_metric_reader(settings: Settings) -> MetricReader:
+    if settings.signal("protocol", "metrics") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
+            OTLPMetricExporter,
+        )
+    return PeriodicExportingMetricReader(OTLPMetricExporter(**_otlp_kwargs(settings, "metrics")))
+
+
+def otlp_log_exporter(settings: Settings) -> LogRecordExporter:
+    if settings.signal("protocol", "logs") == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
+    else:
+        from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # type: ignore[assignment]
+            OTLPLogExporter,
+        )
+    return OTLPLogExporter(**_otlp_kwargs(settings, "logs"))
+
+
+def span_processors(
+    settings: Settings, wrap: Callable[[SpanExporter], SpanExporter]
+) -> list[SpanProcessor]:
+    """One processor per trace exporter: batching for the network, simple for the console."""
+    processors: list[SpanProcessor] = []
+    for name in settings.traces_exporter:
+        if name == "otlp":
+            processors.append(BatchSpanProcessor(wrap(otlp_span_exporter(settings))))
+        elif name == "console":
+            processors.append(SimpleSpanProcessor(wrap(ConsoleSpanExporter())))
+        elif name == "agentotel_console":
+            processors.append(SimpleSpanProcessor(wrap(TreeConsoleSpanExporter())))
+    return processors
+
+
+def metric_readers(settings: Settings) -> tuple[list[MetricReader], Any]:
+    """The metric readers, and the Prometheus ``(server, thread)`` (or ``None``)."""
+    readers: list[MetricReader] = []
+    server = None
+    for name in settings.metrics_exporter:
+        if name == "otlp":
+            readers.append(otlp_metric_reader(settings))
+        elif name == "console":
+            readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter()))
+        elif name == "prometheus":
+            from opentelemetry.exporter.prometheus import PrometheusMetricReader
+            from prometheus_client import start_http_server
+
+            readers.append(PrometheusMetricReader())
+            try:
+                server = start_http_server(settings.prometheus_port, addr=settings.prometheus_host)
+            except OSError as exc:
+                _logger.warning(
+                    "agentotel: cannot serve Prometheus /metrics on %s:%s: %s",
+                    settings.prometheus_host,
+                    settings.prometheus_port,
+                    exc,
+                )
+    return readers, server
+
+
+def log_processors(
+    settings: Settings, wrap: Callable[[LogRecordExporter], LogRecordExporter]
+) -> list[Any]:
+    processors: list[Any] = []
+    for name in settings.logs_exporter:
+        if name == "otlp":
+            processors.append(BatchLogRecordProcessor(wrap(otlp_log_exporter(settings))))
+        elif name == "console":
+            processors.append(SimpleLogRecordProcessor(wrap(ConsoleLogRecordExporter())))
+    return processors
+
+
+def build(
+    settings: Settings,
+    *,
+    explicit_exporters: frozenset[str],
+    wrap_spans: Callable[[SpanExporter], SpanExporter] = lambda e: e,
+    wrap_logs: Callable[[LogRecordExporter], LogRecordExporter] = lambda e: e,
+) -> Providers:
+    """Build (or reuse) the three providers and install new ones as the global providers.
+
+    Args:
+        settings: the resolved settings.
+        explicit_exporters: the signals whose exporters were given as ``init()``
+            arguments; only those are added to providers the application installed.
+        wrap_spans / wrap_logs: applied to every exporter (redaction).
+    """
+    resource = build_resource(settings)
+    owned: dict[str, bool] = {}
+
+    current_tp = otel_trace.get_tracer_provider()
+    if isinstance(current_tp, TracerProvider):
+        tracer_provider = current_tp
+        owned["traces"] = False
+        if "traces" in explicit_exporters:
+            for processor in span_processors(settings, wrap_spans):
+                tracer_provider.add_span_processor(processor)
+    else:
+        tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+        for processor in span_processors(settings, wrap_spans):
+            tracer_provider.add_span_processor(processor)
+        otel_trace.set_tracer_provider(tracer_provider)
+        owned["traces"] = True
+
+    server = None
+    current_mp = otel_metrics.get_meter_provider()
+    if isinstance(current_mp, MeterProvider):
+        meter_provider = current_mp
+        owned["metrics"] = False
+        if "metrics" in explicit_exporters:
+            _logger.warning(
+                "agentotel: the application's MeterProvider is reused; the OpenTelemetry SDK "
+                "cannot add metric readers to an existing MeterProvider, so metrics_exporter "
+                "is ignored"
+            )
+    else:
+        readers, server = metric_readers(settings)
+        meter_provider = MeterProvider(
+            metric_readers=readers, resource=resource, shutdown_on_exit=False
+        )
+        otel_metrics.set_meter_provider(meter_provider)
+        owned["metrics"] = True
+
+    current_lp = otel_logs.get_logger_provider()
+    if isinstance(current_lp, LoggerProvider):
+        logger_provider = current_lp
+        owned["logs"] = False
+        if "logs" in explicit_exporters:
+            for log_processor in log_processors(settings, wrap_logs):
+                logger_provider.add_log_record_processor(log_processor)
+    else:
+        logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+        for log_processor in log_processors(settings, wrap_logs):
+            logger_provider.add_log_record_processor(log_processor)
+        otel_logs.set_logger_provider(logger_provider)
+        owned["logs"] = True
+
+    return Providers(
+        tracer_provider,
+        meter_provider,
+        logger_provider,
+        owned,
+        server,
+    )

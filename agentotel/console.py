@@ -1,0 +1,134 @@
+"""A human-readable console span exporter: each finished trace as an indented tree.
+
+Selected with ``OTEL_TRACES_EXPORTER=agentotel_console`` (``console`` keeps the SDK's
+JSON exporter). Spans are held per trace until the trace's local root span ends, then
+the tree is printed: operation and name, duration, tokens, cost, guardrail verdicts and
+errors. A development tool: it writes to a stream, never to the network.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.trace import StatusCode
+
+from agentotel import semconv as sc
+
+_MAX_BUFFERED_SPANS = 10_000
+
+
+def _duration(span: ReadableSpan) -> str:
+    if span.start_time is None or span.end_time is None:
+        return "?"
+    seconds = (span.end_time - span.start_time) / 1e9
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
+def describe(span: ReadableSpan) -> str:
+    """One line for one span: name, duration and the GenAI facts worth reading."""
+    attrs = span.attributes or {}
+    failed = span.status.status_code is StatusCode.ERROR
+    parts = [("✗ " if failed else "") + span.name, _duration(span)]
+    if sc.GEN_AI_RESPONSE_MODEL in attrs and attrs[sc.GEN_AI_RESPONSE_MODEL] != attrs.get(
+        sc.GEN_AI_REQUEST_MODEL
+    ):
+        parts.append(f"model={attrs[sc.GEN_AI_RESPONSE_MODEL]!s}")
+    if sc.GEN_AI_USAGE_INPUT_TOKENS in attrs or sc.GEN_AI_USAGE_OUTPUT_TOKENS in attrs:
+        tokens = (
+            f"tokens in={attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS, '?')}"
+            f" out={attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS, '?')}"
+        )
+        cached = attrs.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)
+        if cached:
+            tokens += f" cached={cached}"
+        parts.append(tokens)
+    cost = attrs.get(sc.LLM_COST_USD)
+    if isinstance(cost, float):
+        parts.append(f"${cost:.6f}")
+    verdict = attrs.get(sc.GUARDRAIL_VERDICT)
+    if verdict is not None:
+        reason = attrs.get(sc.GUARDRAIL_REASON)
+        parts.append(f"verdict={verdict}" + (f" ({reason})" if reason else ""))
+    status_code = attrs.get(sc.HTTP_RESPONSE_STATUS_CODE)
+    if status_code is not None:
+        parts.append(f"http {status_code}")
+    if failed:
+        parts.append(f"error={attrs.get(sc.ERROR_TYPE, span.status.description or 'ERROR')}")
+    return "  ".join(parts)
+
+
+class TreeConsoleSpanExporter(SpanExporter):
+    """Prints each trace as a tree when its local root span ends.
+
+    Args:
+        out: the stream to write to (default ``sys.stdout``).
+    """
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out
+        self._lock = threading.Lock()
+        self._pending: dict[int, list[ReadableSpan]] = {}
+        self._count = 0
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        finished: list[list[ReadableSpan]] = []
+        with self._lock:
+            for span in spans:
+                trace_id = span.context.trace_id if span.context else 0
+                self._pending.setdefault(trace_id, []).append(span)
+                self._count += 1
+                if span.parent is None or span.parent.is_remote:
+                    finished.append(self._pending.pop(trace_id))
+            while self._count > _MAX_BUFFERED_SPANS and self._pending:
+                self._pending.pop(next(iter(self._pending)))
+                self._count = sum(len(v) for v in self._pending.values())
+            self._count -= sum(len(t) for t in finished)
+        for trace_spans in finished:
+            self._write(render_tree(trace_spans))
+        return SpanExportResult.SUCCESS
+
+    def _write(self, text: str) -> None:
+        out = self._out or sys.stdout
+        out.write(text)
+        out.flush()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            leftovers = list(self._pending.values())
+            self._pending.clear()
+            self._count = 0
+        for trace_spans in leftovers:
+            self._write(render_tree(trace_spans))
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def render_tree(spans: Sequence[ReadableSpan]) -> str:
+    """Render spans of one trace as an indented tree (children ordered by start time)."""
+    by_id = {s.context.span_id: s for s in spans if s.context}
+    children: dict[int | None, list[ReadableSpan]] = {}
+    for span in spans:
+        parent = span.parent.span_id if span.parent else None
+        if parent not in by_id:
+            parent = None
+        children.setdefault(parent, []).append(span)
+    for group in children.values():
+        group.sort(key=lambda s: s.start_time or 0)
+    lines: list[str] = []
+
+    def walk(span: ReadableSpan, prefix: str, connector: str, child_prefix: str) -> None:
+        lines.append(prefix + connector + describe(span))
+        kids = children.get(span.context.span_id if span.context else None, [])
+        for index, kid in enumerate(kids):
+            last = index == len(kids) - 1
+            walk(kid, prefix + child_prefix, "└─ " if last else "├─ ", "   " if last else "│  ")
+
+    for root in children.get(None, []):
+        walk(root, "", "", "")
+    return "\n".join(lines) + "\n\n"
