@@ -1,0 +1,72 @@
+"""The agentotel_console exporter prints each finished trace as an indented tree."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+import agentotel
+from agentotel import _operations
+from agentotel.console import TreeConsoleSpanExporter
+
+
+@pytest.fixture
+def console(recorded):
+    out = io.StringIO()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(TreeConsoleSpanExporter(out)))
+    previous = _operations.RUNTIME
+    _operations.install(
+        _operations.Runtime(provider.get_tracer("t"), previous.instruments, previous.prices)
+    )
+    yield out
+    _operations.install(previous)
+
+
+def test_trace_printed_as_tree_when_root_ends(console):
+    with agentotel.workflow("triage"):
+        with agentotel.agent("planner"):
+            with agentotel.llm("gpt-4o-mini", provider="openai") as call:
+                call.record_response(response_model="gpt-4o-mini-2024-07-18", input_tokens=1200, output_tokens=80, cache_read_input_tokens=1024)
+        assert console.getvalue() == ""  # nothing until the root ends
+        with agentotel.guardrail("pii", target="output") as check:
+            check.verdict("modify", reason="email")
+    lines = console.getvalue().splitlines()
+    assert lines[0].startswith("invoke_workflow triage  ")
+    assert lines[1].startswith("├─ invoke_agent planner  ")
+    assert lines[2].startswith("│  └─ chat gpt-4o-mini  ")
+    assert "tokens in=1200 out=80 cached=1024" in lines[2]
+    assert "model=gpt-4o-mini-2024-07-18" in lines[2]
+    assert "$0.000" in lines[2]
+    assert lines[3].startswith("└─ apply_guardrail pii  ")
+    assert lines[3].endswith("verdict=modify (email)")
+
+
+def test_errors_are_marked(console):
+    with pytest.raises(TimeoutError):
+        with agentotel.workflow("wf"):
+            with agentotel.tool("fetch"):
+                raise TimeoutError("slow")
+    lines = console.getvalue().splitlines()
+    assert lines[0].startswith("✗ invoke_workflow wf")
+    assert lines[1].startswith("└─ ✗ execute_tool fetch")
+    assert lines[1].endswith("error=TimeoutError")
+
+
+def test_shutdown_prints_unfinished_traces():
+    out = io.StringIO()
+    exporter = TreeConsoleSpanExporter(out)
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("t")
+    root = tracer.start_span("root")
+    from opentelemetry import trace
+
+    with trace.use_span(root):
+        tracer.start_span("child").end()
+    assert out.getvalue() == ""
+    exporter.shutdown()
+    assert out.getvalue().startswith("child  ")
