@@ -1,0 +1,707 @@
+"""Conformance: agentotel against ``opentelemetry-util-genai`` 1.3b0, the official GenAI helper.
+
+The same operations go once through agentotel and once through the helper's
+``TelemetryHandler``, each on its own real SDK providers with in-memory exporters:
+
+- success: a workflow with a conversation id runs a local agent, which makes an LLM chat
+  call (request parameters, response model and id, finish reasons, input, output,
+  cache-read and cache-write tokens) and a tool call (name, type, call id, description);
+- LLM failure: the provider call raises ``requests.exceptions.HTTPError``, which
+  propagates out of the agent and the workflow;
+- tool failure: the tool raises ``TimeoutError``, which the agent handles.
+
+Both must give the same span names, kinds, parents, status codes, span attribute keys and
+values, metric names, units, histogram bucket boundaries and metric attribute sets.
+agentotel may add attributes and metrics of its own under ``agentotel.``, nothing else.
+Every test states the expected values explicitly as well, so this module reads as the
+specification agentotel follows and catches the helper changing under us.
+
+Where the helper and the v1.41 text of the GenAI semantic conventions differ, agentotel
+follows the helper:
+
+- cache-write tokens are ``gen_ai.usage.cache_write.input_tokens`` (the newer
+  ``semantic-conventions-genai`` drafts); v1.41 names them
+  ``gen_ai.usage.cache_creation.input_tokens``;
+- the agent, tool and workflow duration metrics (``gen_ai.invoke_agent.duration``,
+  ``gen_ai.execute_tool.duration``, ``gen_ai.invoke_workflow.duration``) and their bucket
+  boundaries are the helper's own spellings of the newer drafts;
+  ``opentelemetry-semantic-conventions`` has no constant for any of them;
+- the helper leaves cache token counts of 0 off the span (it writes ``count or None``).
+
+Not compared: durations (wall-clock), instrumentation scope names, and span events —
+agentotel records an ``exception`` event on a failed span, the helper records none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import requests
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from opentelemetry.util.genai.environment_variables import (
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK,
+    OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT,
+)
+from opentelemetry.util.genai.handler import TelemetryHandler
+from opentelemetry.util.genai.invocation import InferenceInvocation
+
+import agentotel
+from agentotel import _operations
+from agentotel._instruments import Instruments
+from agentotel._operations import Runtime
+from agentotel.cost import load_price_table
+
+# --------------------------------------------------------------------------- the operations
+
+WORKFLOW = "support-triage"
+CONVERSATION_ID = "conv-0042"
+AGENT = "researcher"
+AGENT_DESCRIPTION = "Finds sources for the answer"
+PROVIDER = "openai"
+MODEL = "gpt-4o-mini"
+SERVER_ADDRESS = "api.openai.com"
+SERVER_PORT = 443
+TEMPERATURE = 0.2
+MAX_TOKENS = 512
+RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
+RESPONSE_ID = "chatcmpl-8f2a"
+FINISH_REASONS = ["tool_calls"]
+INPUT_TOKENS = 1200
+OUTPUT_TOKENS = 40
+CACHE_READ_TOKENS = 1024
+CACHE_WRITE_TOKENS = 64
+TOOL = "web_search"
+TOOL_TYPE = "function"
+TOOL_CALL_ID = "call_7Qx"
+TOOL_DESCRIPTION = "Searches the web"
+
+LLM_ERROR_MESSAGE = "503 Server Error: Service Unavailable"
+TOOL_ERROR_MESSAGE = "search backend timed out"
+
+
+def _ours_chat() -> agentotel.LLMCall:
+    return agentotel.llm(
+        MODEL,
+        provider=PROVIDER,
+        server_address=SERVER_ADDRESS,
+        server_port=SERVER_PORT,
+        temperature=TEMPERATURE,
+        max_tokens=MAX_TOKENS,
+    )
+
+
+def _ours_respond(call: agentotel.LLMCall, *, cache_read: int, cache_write: int) -> None:
+    call.record_response(
+        response_model=RESPONSE_MODEL,
+        response_id=RESPONSE_ID,
+        finish_reasons=FINISH_REASONS,
+        input_tokens=INPUT_TOKENS,
+        output_tokens=OUTPUT_TOKENS,
+        cache_read_input_tokens=cache_read,
+        cache_write_input_tokens=cache_write,
+    )
+
+
+def _ours_tool() -> agentotel.Tool:
+    return agentotel.tool(TOOL, type=TOOL_TYPE, description=TOOL_DESCRIPTION, call_id=TOOL_CALL_ID)
+
+
+def _oracle_chat(handler: TelemetryHandler) -> InferenceInvocation:
+    inference = handler.inference(
+        PROVIDER, request_model=MODEL, server_address=SERVER_ADDRESS, server_port=SERVER_PORT
+    )
+    inference.temperature = TEMPERATURE
+    inference.max_tokens = MAX_TOKENS
+    return inference
+
+
+def _oracle_respond(inference: InferenceInvocation, *, cache_read: int, cache_write: int) -> None:
+    inference.response_model_name = RESPONSE_MODEL
+    inference.response_id = RESPONSE_ID
+    inference.finish_reasons = FINISH_REASONS
+    inference.input_tokens = INPUT_TOKENS
+    inference.output_tokens = OUTPUT_TOKENS
+    inference.cache_read_input_tokens = cache_read
+    inference.cache_write_input_tokens = cache_write
+
+
+@contextlib.contextmanager
+def _oracle_tool(handler: TelemetryHandler) -> Iterator[None]:
+    with handler.tool(TOOL, tool_type=TOOL_TYPE) as tool:
+        tool.tool_call_id = TOOL_CALL_ID
+        tool.tool_description = TOOL_DESCRIPTION
+        yield
+
+
+@contextlib.contextmanager
+def _ours_agent_run() -> Iterator[None]:
+    with agentotel.workflow(WORKFLOW, conversation_id=CONVERSATION_ID):
+        with agentotel.agent(AGENT, description=AGENT_DESCRIPTION):
+            yield
+
+
+@contextlib.contextmanager
+def _oracle_agent_run(handler: TelemetryHandler) -> Iterator[None]:
+    with handler.workflow(WORKFLOW, conversation_id=CONVERSATION_ID):
+        with handler.invoke_local_agent(agent_name=AGENT) as agent:
+            agent.agent_description = AGENT_DESCRIPTION
+            yield
+
+
+def ours_success(
+    *, cache_read: int = CACHE_READ_TOKENS, cache_write: int = CACHE_WRITE_TOKENS
+) -> None:
+    with _ours_agent_run():
+        with _ours_chat() as call:
+            _ours_respond(call, cache_read=cache_read, cache_write=cache_write)
+        with _ours_tool():
+            pass
+
+
+def oracle_success(
+    handler: TelemetryHandler,
+    *,
+    cache_read: int = CACHE_READ_TOKENS,
+    cache_write: int = CACHE_WRITE_TOKENS,
+) -> None:
+    with _oracle_agent_run(handler):
+        with _oracle_chat(handler) as inference:
+            _oracle_respond(inference, cache_read=cache_read, cache_write=cache_write)
+        with _oracle_tool(handler):
+            pass
+
+
+def ours_llm_failure() -> None:
+    with pytest.raises(requests.exceptions.HTTPError):
+        with _ours_agent_run():
+            with _ours_chat():
+                raise requests.exceptions.HTTPError(LLM_ERROR_MESSAGE)
+
+
+def oracle_llm_failure(handler: TelemetryHandler) -> None:
+    with pytest.raises(requests.exceptions.HTTPError):
+        with _oracle_agent_run(handler):
+            with _oracle_chat(handler):
+                raise requests.exceptions.HTTPError(LLM_ERROR_MESSAGE)
+
+
+def ours_tool_failure() -> None:
+    with _ours_agent_run():
+        with contextlib.suppress(TimeoutError):
+            with _ours_tool():
+                raise TimeoutError(TOOL_ERROR_MESSAGE)
+
+
+def oracle_tool_failure(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        with contextlib.suppress(TimeoutError):
+            with _oracle_tool(handler):
+                raise TimeoutError(TOOL_ERROR_MESSAGE)
+
+
+# --------------------------------------------------------------------------- the expected telemetry
+
+WORKFLOW_SPAN = f"invoke_workflow {WORKFLOW}"
+AGENT_SPAN = f"invoke_agent {AGENT}"
+CHAT_SPAN = f"chat {MODEL}"
+TOOL_SPAN = f"execute_tool {TOOL}"
+
+LLM_ERROR_TYPE = "requests.exceptions.HTTPError"
+TOOL_ERROR_TYPE = "TimeoutError"
+
+WORKFLOW_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "invoke_workflow",
+    "gen_ai.workflow.name": WORKFLOW,
+    "gen_ai.conversation.id": CONVERSATION_ID,
+}
+AGENT_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.agent.name": AGENT,
+    "gen_ai.agent.description": AGENT_DESCRIPTION,
+    "gen_ai.conversation.id": CONVERSATION_ID,
+}
+CHAT_REQUEST_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": PROVIDER,
+    "gen_ai.request.model": MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+    "gen_ai.request.temperature": TEMPERATURE,
+    "gen_ai.request.max_tokens": MAX_TOKENS,
+    "gen_ai.conversation.id": CONVERSATION_ID,
+}
+CHAT_RESPONSE_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.response.model": RESPONSE_MODEL,
+    "gen_ai.response.id": RESPONSE_ID,
+    "gen_ai.response.finish_reasons": ("tool_calls",),
+    "gen_ai.usage.input_tokens": INPUT_TOKENS,
+    "gen_ai.usage.output_tokens": OUTPUT_TOKENS,
+}
+CHAT_CACHE_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.usage.cache_read.input_tokens": CACHE_READ_TOKENS,
+    "gen_ai.usage.cache_write.input_tokens": CACHE_WRITE_TOKENS,
+}
+TOOL_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "execute_tool",
+    "gen_ai.tool.name": TOOL,
+    "gen_ai.tool.type": TOOL_TYPE,
+    "gen_ai.tool.call.id": TOOL_CALL_ID,
+    "gen_ai.tool.description": TOOL_DESCRIPTION,
+}
+
+CHAT_METRIC_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": PROVIDER,
+    "gen_ai.request.model": MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+}
+TOOL_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.tool.name": TOOL, "gen_ai.tool.type": TOOL_TYPE}
+AGENT_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.agent.name": AGENT}
+WORKFLOW_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.workflow.name": WORKFLOW}
+
+OPERATION_DURATION_BUCKETS = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+TOKEN_USAGE_BUCKETS = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+INVOKE_AGENT_DURATION_BUCKETS = (
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+)  # fmt: skip
+INVOKE_WORKFLOW_DURATION_BUCKETS = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+
+UNITS = {
+    "gen_ai.client.operation.duration": "s",
+    "gen_ai.client.token.usage": "{token}",
+    "gen_ai.execute_tool.duration": "s",
+    "gen_ai.invoke_agent.duration": "s",
+    "gen_ai.invoke_workflow.duration": "s",
+}
+BUCKETS = {
+    "gen_ai.client.operation.duration": OPERATION_DURATION_BUCKETS,
+    "gen_ai.client.token.usage": TOKEN_USAGE_BUCKETS,
+    "gen_ai.execute_tool.duration": OPERATION_DURATION_BUCKETS,
+    "gen_ai.invoke_agent.duration": INVOKE_AGENT_DURATION_BUCKETS,
+    "gen_ai.invoke_workflow.duration": INVOKE_WORKFLOW_DURATION_BUCKETS,
+}
+
+
+@dataclass(frozen=True)
+class SpanShape:
+    """What is compared of one span."""
+
+    kind: SpanKind
+    parent: str | None  # the parent span's name
+    status: StatusCode
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One run of operations through both sides and what both must record."""
+
+    name: str
+    run_ours: Callable[[], None]
+    run_oracle: Callable[[TelemetryHandler], None]
+    spans: dict[str, SpanShape]
+    #: metric name -> the attribute set of each data point
+    metric_points: dict[str, list[dict[str, Any]]]
+    #: span name -> the ``agentotel.*`` attribute keys agentotel adds
+    extra_span_attributes: dict[str, set[str]] = field(default_factory=dict)
+    extra_metrics: set[str] = field(default_factory=set)
+
+
+SUCCESS = Scenario(
+    name="success",
+    run_ours=ours_success,
+    run_oracle=oracle_success,
+    spans={
+        WORKFLOW_SPAN: SpanShape(SpanKind.INTERNAL, None, StatusCode.UNSET, WORKFLOW_ATTRIBUTES),
+        AGENT_SPAN: SpanShape(SpanKind.INTERNAL, WORKFLOW_SPAN, StatusCode.UNSET, AGENT_ATTRIBUTES),
+        CHAT_SPAN: SpanShape(
+            SpanKind.CLIENT,
+            AGENT_SPAN,
+            StatusCode.UNSET,
+            {**CHAT_REQUEST_ATTRIBUTES, **CHAT_RESPONSE_ATTRIBUTES, **CHAT_CACHE_ATTRIBUTES},
+        ),
+        TOOL_SPAN: SpanShape(SpanKind.INTERNAL, AGENT_SPAN, StatusCode.UNSET, TOOL_ATTRIBUTES),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [
+            {**CHAT_METRIC_ATTRIBUTES, "gen_ai.response.model": RESPONSE_MODEL},
+        ],
+        "gen_ai.client.token.usage": [
+            {
+                **CHAT_METRIC_ATTRIBUTES,
+                "gen_ai.response.model": RESPONSE_MODEL,
+                "gen_ai.token.type": "input",
+            },
+            {
+                **CHAT_METRIC_ATTRIBUTES,
+                "gen_ai.response.model": RESPONSE_MODEL,
+                "gen_ai.token.type": "output",
+            },
+        ],
+        "gen_ai.execute_tool.duration": [TOOL_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_span_attributes={CHAT_SPAN: {"agentotel.llm.cost_usd"}},
+    extra_metrics={"agentotel.agent.active", "agentotel.llm.cost"},
+)
+
+LLM_FAILURE = Scenario(
+    name="llm-failure",
+    run_ours=ours_llm_failure,
+    run_oracle=oracle_llm_failure,
+    spans={
+        WORKFLOW_SPAN: SpanShape(
+            SpanKind.INTERNAL,
+            None,
+            StatusCode.ERROR,
+            {**WORKFLOW_ATTRIBUTES, "error.type": LLM_ERROR_TYPE},
+        ),
+        AGENT_SPAN: SpanShape(
+            SpanKind.INTERNAL,
+            WORKFLOW_SPAN,
+            StatusCode.ERROR,
+            {**AGENT_ATTRIBUTES, "error.type": LLM_ERROR_TYPE},
+        ),
+        CHAT_SPAN: SpanShape(
+            SpanKind.CLIENT,
+            AGENT_SPAN,
+            StatusCode.ERROR,
+            {**CHAT_REQUEST_ATTRIBUTES, "error.type": LLM_ERROR_TYPE},
+        ),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [
+            {**CHAT_METRIC_ATTRIBUTES, "error.type": LLM_ERROR_TYPE},
+        ],
+        "gen_ai.invoke_agent.duration": [{**AGENT_METRIC_ATTRIBUTES, "error.type": LLM_ERROR_TYPE}],
+        "gen_ai.invoke_workflow.duration": [
+            {**WORKFLOW_METRIC_ATTRIBUTES, "error.type": LLM_ERROR_TYPE},
+        ],
+    },
+    extra_metrics={"agentotel.agent.active"},
+)
+
+TOOL_FAILURE = Scenario(
+    name="tool-failure",
+    run_ours=ours_tool_failure,
+    run_oracle=oracle_tool_failure,
+    spans={
+        WORKFLOW_SPAN: SpanShape(SpanKind.INTERNAL, None, StatusCode.UNSET, WORKFLOW_ATTRIBUTES),
+        AGENT_SPAN: SpanShape(SpanKind.INTERNAL, WORKFLOW_SPAN, StatusCode.UNSET, AGENT_ATTRIBUTES),
+        TOOL_SPAN: SpanShape(
+            SpanKind.INTERNAL,
+            AGENT_SPAN,
+            StatusCode.ERROR,
+            {**TOOL_ATTRIBUTES, "error.type": TOOL_ERROR_TYPE},
+        ),
+    },
+    metric_points={
+        "gen_ai.execute_tool.duration": [{**TOOL_METRIC_ATTRIBUTES, "error.type": TOOL_ERROR_TYPE}],
+        "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_metrics={"agentotel.agent.active"},
+)
+
+SCENARIOS = (SUCCESS, LLM_FAILURE, TOOL_FAILURE)
+FAILURES = (LLM_FAILURE, TOOL_FAILURE)
+
+
+# --------------------------------------------------------------------------- recording
+
+
+@dataclass(frozen=True)
+class MetricShape:
+    """What is compared of one metric."""
+
+    unit: str
+    bounds: tuple[float, ...] | None  # histogram bucket boundaries; None for sums
+    points: list[dict[str, Any]]  # the attribute set of each data point, in a stable order
+    sums: list[float]  # each data point's sum (histograms) or value, same order
+
+
+def _point_key(attributes: dict[str, Any]) -> str:
+    return repr(sorted(attributes.items()))
+
+
+class Capture:
+    """One set of real SDK providers whose exporters and reader keep everything in memory."""
+
+    def __init__(self) -> None:
+        self.span_exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
+        self.metric_reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.metric_reader])
+        self.log_exporter = InMemoryLogRecordExporter()
+        self.logger_provider = LoggerProvider()
+        self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
+
+    def shutdown(self) -> None:
+        self.tracer_provider.shutdown()
+        self.meter_provider.shutdown()
+        self.logger_provider.shutdown()
+
+    def spans(self) -> dict[str, ReadableSpan]:
+        finished = self.span_exporter.get_finished_spans()
+        by_name = {span.name: span for span in finished}
+        assert len(by_name) == len(finished), f"span names repeat: {[s.name for s in finished]}"
+        return by_name
+
+    def span_shapes(self) -> dict[str, SpanShape]:
+        spans = self.spans()
+        names = {span.context.span_id: name for name, span in spans.items()}
+        return {
+            name: SpanShape(
+                span.kind,
+                names.get(span.parent.span_id) if span.parent is not None else None,
+                span.status.status_code,
+                dict(span.attributes or {}),
+            )
+            for name, span in spans.items()
+        }
+
+    def metric_shapes(self) -> dict[str, MetricShape]:
+        data = self.metric_reader.get_metrics_data()
+        shapes: dict[str, MetricShape] = {}
+        for resource_metrics in data.resource_metrics if data is not None else ():
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    assert metric.name not in shapes, f"{metric.name} recorded by two scopes"
+                    shapes[metric.name] = _metric_shape(metric)
+        return shapes
+
+
+def _metric_shape(metric: Any) -> MetricShape:
+    points = sorted(metric.data.data_points, key=lambda p: _point_key(dict(p.attributes or {})))
+    bounds = {tuple(p.explicit_bounds) for p in points if hasattr(p, "explicit_bounds")}
+    assert len(bounds) <= 1, f"{metric.name}: data points disagree on buckets {bounds}"
+    return MetricShape(
+        unit=metric.unit or "",
+        bounds=bounds.pop() if bounds else None,
+        points=[dict(p.attributes or {}) for p in points],
+        sums=[p.sum if hasattr(p, "bucket_counts") else p.value for p in points],
+    )
+
+
+@dataclass
+class Recorded:
+    """The telemetry of one scenario, from agentotel and from the helper."""
+
+    ours: Capture
+    oracle: Capture
+
+
+def _without_own(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attributes.items() if not k.startswith("agentotel.")}
+
+
+def _spec_metrics(shapes: dict[str, MetricShape]) -> dict[str, MetricShape]:
+    return {name: shape for name, shape in shapes.items() if not name.startswith("agentotel.")}
+
+
+@pytest.fixture
+def ours() -> Iterator[Capture]:
+    """agentotel's operations on their own providers (``init()`` would set global ones)."""
+    capture = Capture()
+    previous = _operations.RUNTIME
+    _operations.install(
+        Runtime(
+            capture.tracer_provider.get_tracer("agentotel"),
+            Instruments(capture.meter_provider.get_meter("agentotel")),
+            load_price_table(),
+        )
+    )
+    try:
+        yield capture
+    finally:
+        _operations.install(previous)
+        capture.shutdown()
+
+
+@pytest.fixture
+def oracle(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TelemetryHandler, Capture]]:
+    """The helper's ``TelemetryHandler`` on a second, separate set of providers."""
+    for variable in (
+        OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+        OTEL_INSTRUMENTATION_GENAI_EMIT_EVENT,
+        OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK,
+    ):
+        monkeypatch.delenv(variable, raising=False)  # the helper's defaults: no content
+    capture = Capture()
+    handler = TelemetryHandler(
+        tracer_provider=capture.tracer_provider,
+        meter_provider=capture.meter_provider,
+        logger_provider=capture.logger_provider,
+    )
+    try:
+        yield handler, capture
+    finally:
+        capture.shutdown()
+
+
+@pytest.fixture(params=SCENARIOS, ids=lambda s: s.name)
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    return request.param  # type: ignore[no-any-return]
+
+
+def record(scenario: Scenario, ours: Capture, oracle: tuple[TelemetryHandler, Capture]) -> Recorded:
+    handler, oracle_capture = oracle
+    scenario.run_ours()
+    scenario.run_oracle(handler)
+    return Recorded(ours, oracle_capture)
+
+
+# --------------------------------------------------------------------------- spans
+
+
+def test_span_names_kinds_and_parents_match_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {name: (s.kind, s.parent) for name, s in scenario.spans.items()}
+    theirs = {name: (s.kind, s.parent) for name, s in recorded.oracle.span_shapes().items()}
+    mine = {name: (s.kind, s.parent) for name, s in recorded.ours.span_shapes().items()}
+    assert theirs == expected
+    assert mine == expected
+
+
+def test_span_status_codes_match_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {name: s.status for name, s in scenario.spans.items()}
+    assert {n: s.status for n, s in recorded.oracle.span_shapes().items()} == expected
+    assert {n: s.status for n, s in recorded.ours.span_shapes().items()} == expected
+
+
+def test_span_attributes_match_oracle_apart_from_agentotel_namespace(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {name: s.attributes for name, s in scenario.spans.items()}
+    theirs = {n: s.attributes for n, s in recorded.oracle.span_shapes().items()}
+    mine = {n: _without_own(s.attributes) for n, s in recorded.ours.span_shapes().items()}
+    assert theirs == expected
+    assert mine == expected
+
+
+def test_agentotel_adds_only_its_own_namespaced_span_attributes(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    theirs = recorded.oracle.span_shapes()
+    extra = {
+        name: set(shape.attributes) - set(theirs[name].attributes)
+        for name, shape in recorded.ours.span_shapes().items()
+        if name in theirs
+    }
+    expected = {name: scenario.extra_span_attributes.get(name, set()) for name in scenario.spans}
+    assert extra == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "agentotel sets the ERROR status description to '<ExceptionClass>: <message>'; "
+        "the helper sets it to str(exception)"
+    ),
+)
+@pytest.mark.parametrize("failure", FAILURES, ids=lambda s: s.name)
+def test_error_status_description_is_the_exception_message_like_oracle(failure, ours, oracle):
+    recorded = record(failure, ours, oracle)
+    message = LLM_ERROR_MESSAGE if failure is LLM_FAILURE else TOOL_ERROR_MESSAGE
+    expected = {name: message for name, s in failure.spans.items() if s.status is StatusCode.ERROR}
+    theirs = {
+        name: span.status.description
+        for name, span in recorded.oracle.spans().items()
+        if span.status.status_code is StatusCode.ERROR
+    }
+    if theirs != expected:
+        pytest.fail(f"the helper's status descriptions changed: {theirs}")
+    mine = {
+        name: span.status.description
+        for name, span in recorded.ours.spans().items()
+        if span.status.status_code is StatusCode.ERROR
+    }
+    assert mine == expected
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason=(
+        "agentotel writes gen_ai.usage.cache_read/cache_write.input_tokens = 0; "
+        "the helper leaves zero cache counts off the span"
+    ),
+)
+def test_zero_cache_token_counts_are_left_off_the_span_like_oracle(ours, oracle):
+    handler, oracle_capture = oracle
+    ours_success(cache_read=0, cache_write=0)
+    oracle_success(handler, cache_read=0, cache_write=0)
+    expected = {**CHAT_REQUEST_ATTRIBUTES, **CHAT_RESPONSE_ATTRIBUTES}
+    theirs = dict(oracle_capture.spans()[CHAT_SPAN].attributes or {})
+    if theirs != expected:
+        pytest.fail(f"the helper's attributes for zero cache counts changed: {theirs}")
+    assert _without_own(dict(ours.spans()[CHAT_SPAN].attributes or {})) == expected
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def test_metric_names_and_units_match_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {name: UNITS[name] for name in scenario.metric_points}
+    theirs = {n: m.unit for n, m in _spec_metrics(recorded.oracle.metric_shapes()).items()}
+    mine = {n: m.unit for n, m in _spec_metrics(recorded.ours.metric_shapes()).items()}
+    assert theirs == expected
+    assert mine == expected
+
+
+def test_histogram_bucket_boundaries_match_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {name: BUCKETS[name] for name in scenario.metric_points}
+    theirs = {n: m.bounds for n, m in _spec_metrics(recorded.oracle.metric_shapes()).items()}
+    mine = {n: m.bounds for n, m in _spec_metrics(recorded.ours.metric_shapes()).items()}
+    assert theirs == expected
+    assert mine == expected
+
+
+def test_metric_attributes_match_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = {
+        name: sorted(points, key=_point_key) for name, points in scenario.metric_points.items()
+    }
+    theirs = {n: m.points for n, m in _spec_metrics(recorded.oracle.metric_shapes()).items()}
+    mine = {n: m.points for n, m in _spec_metrics(recorded.ours.metric_shapes()).items()}
+    assert theirs == expected
+    assert mine == expected
+
+
+def test_token_usage_values_match_oracle(ours, oracle):
+    recorded = record(SUCCESS, ours, oracle)
+    expected = {"input": INPUT_TOKENS, "output": OUTPUT_TOKENS}
+
+    def by_token_type(capture: Capture) -> dict[str, float]:
+        usage = capture.metric_shapes()["gen_ai.client.token.usage"]
+        return {p["gen_ai.token.type"]: s for p, s in zip(usage.points, usage.sums, strict=True)}
+
+    assert by_token_type(recorded.oracle) == expected
+    assert by_token_type(recorded.ours) == expected
+
+
+def test_agentotel_adds_only_its_own_namespaced_metrics(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    extra = set(recorded.ours.metric_shapes()) - set(recorded.oracle.metric_shapes())
+    assert extra == scenario.extra_metrics
