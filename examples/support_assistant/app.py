@@ -1,0 +1,244 @@
+"""Command line of the support-assistant demo.
+
+    python -m examples.support_assistant [--requests PATH] [--limit N] [--linger SECONDS]
+                                         [--quiet]
+
+Telemetry defaults (an ``OTEL_*_EXPORTER`` variable, when set, wins):
+
+- no OTLP endpoint configured: trace trees on the terminal (``agentotel_console``),
+  metrics on Prometheus ``/metrics`` (``OTEL_EXPORTER_PROMETHEUS_HOST``/``_PORT``,
+  default ``localhost:9464``), no log export;
+- ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or a per-signal ``..._TRACES/_METRICS/_LOGS_ENDPOINT``)
+  set: traces, metrics and logs are also exported over OTLP.
+
+``--quiet`` leaves the trace trees out. The model API is a local fake server
+(:mod:`.fake_openai`) unless both ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are set.
+Exit status 0 when the run completes, also when some requests were denied or failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import agentotel
+
+from .fake_openai import FakeOpenAIServer
+from .llm_client import ChatClient
+from .summary import format_summary, read_summary
+from .workflow import DEFAULT_REQUESTS, Outcome, SupportAssistant, SupportRequest, load_requests
+
+SERVICE_NAME = "support-assistant"
+ENVIRONMENT = "demo"
+#: the bearer token sent to the local fake server (it only checks that one is present).
+FAKE_API_KEY = "sk-local-fake-server"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m examples.support_assistant",
+        description="Run the Acme Drive support assistant on a file of customer requests "
+        "and show its telemetry.",
+    )
+    parser.add_argument(
+        "--requests", type=Path, default=DEFAULT_REQUESTS, metavar="PATH",
+        help="JSON-lines file of requests (default: the bundled data/requests.jsonl)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, metavar="N", help="handle only the first N requests"
+    )
+    parser.add_argument(
+        "--linger", type=float, default=0.0, metavar="SECONDS",
+        help="keep the process (and /metrics) up this long after the run",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="do not print the trace trees"
+    )
+    return parser.parse_args(argv)
+
+
+# --------------------------------------------------------------------------- exporters
+
+
+def _endpoint_set(env: Mapping[str, str], signal: str) -> bool:
+    return bool(
+        env.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+        or env.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+    )
+
+
+def exporter_settings(env: Mapping[str, str], *, quiet: bool = False) -> dict[str, str]:
+    """The ``traces_exporter``/``metrics_exporter``/``logs_exporter`` arguments for
+    :func:`agentotel.init`.
+
+    ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` win when set. Otherwise: traces go to the
+    terminal as trees (unless ``quiet``), metrics to Prometheus ``/metrics``, logs
+    nowhere; each signal is also exported over OTLP when an endpoint is configured.
+    """
+    local = {"traces": [] if quiet else ["agentotel_console"], "metrics": ["prometheus"],
+             "logs": []}
+    settings = {}
+    for signal, exporters in local.items():
+        explicit = env.get(f"OTEL_{signal.upper()}_EXPORTER")
+        if explicit:
+            settings[f"{signal}_exporter"] = explicit
+            continue
+        chosen = (["otlp"] if _endpoint_set(env, signal) else []) + exporters
+        settings[f"{signal}_exporter"] = ",".join(chosen) or "none"
+    return settings
+
+
+# --------------------------------------------------------------------------- model API
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the Chat Completions requests go."""
+
+    base_url: str
+    api_key: str
+    description: str
+
+
+@contextlib.contextmanager
+def model_backend(env: Mapping[str, str]) -> Iterator[Backend]:
+    """The real provider when ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are both set,
+    else the bundled fake server (started here, stopped on exit)."""
+    base_url, api_key = env.get("OPENAI_BASE_URL"), env.get("OPENAI_API_KEY")
+    if base_url and api_key:
+        yield Backend(base_url, api_key, f"OpenAI-compatible API at {base_url}")
+        return
+    with FakeOpenAIServer() as server:
+        yield Backend(server.base_url, FAKE_API_KEY, f"local fake OpenAI API at {server.base_url}")
+
+
+# --------------------------------------------------------------------------- output
+
+
+def _shorten(text: str, width: int = 90) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def result_line(request: SupportRequest, outcome: Outcome, duration_s: float) -> str:
+    """One line per request: id, status, duration and the reply / reason / error."""
+    status = {"answered": "answered", "denied": "DENIED", "error": "ERROR"}[outcome.status]
+    line = f"{request.id}  {status:<8} {duration_s:6.2f}s  {_shorten(outcome.detail)}"
+    if outcome.notes:
+        line += f"\n{'':18}[{outcome.notes}]"
+    return line
+
+
+def run_summary(outcomes: list[Outcome]) -> str:
+    """``38 requests: 25 answered, 9 denied, 4 failed; 6 modified, 1 warned``."""
+    statuses = Counter(outcome.status for outcome in outcomes)
+    modified = sum(
+        "modify" in (outcome.input_verdict, outcome.output_verdict) for outcome in outcomes
+    )
+    warned = sum("warn" in (outcome.input_verdict, outcome.output_verdict) for outcome in outcomes)
+    return (
+        f"{len(outcomes)} requests: {statuses['answered']} answered, {statuses['denied']} denied, "
+        f"{statuses['error']} failed; {modified} modified by guardrails, {warned} warned"
+    )
+
+
+def _display_path(path: Path) -> str:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+# --------------------------------------------------------------------------- run
+
+
+def qualified_name(cls: type) -> str:
+    """``requests.exceptions.HTTPError``; builtins unqualified (``ValueError``)."""
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def handle_one(assistant: SupportAssistant, request: SupportRequest) -> Outcome:
+    """Run the workflow for one request; a failure becomes an ``error`` outcome."""
+    try:
+        return assistant.handle(request)
+    except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
+        return Outcome(request.id, "error", f"{qualified_name(type(error))}: {error}")
+
+
+def linger(seconds: float, metrics_url: str | None) -> None:
+    """Stay alive ``seconds`` (serving ``/metrics``); Ctrl-C ends the wait early."""
+    if seconds <= 0:
+        return
+    where = f", serving {metrics_url}" if metrics_url else ""
+    try:
+        _say(f"Lingering {seconds:g} s{where} (Ctrl-C to stop) ...")
+        time.sleep(seconds)
+    except KeyboardInterrupt:
+        pass
+
+
+def metrics_url(env: Mapping[str, str], metrics_exporter: str) -> str | None:
+    if "prometheus" not in metrics_exporter:
+        return None
+    host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "localhost")
+    port = env.get("OTEL_EXPORTER_PROMETHEUS_PORT", "9464")
+    return f"http://{host}:{port}/metrics"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    env = os.environ
+    requests = load_requests(args.requests, args.limit)
+    exporters = exporter_settings(env, quiet=args.quiet)
+    # Ask the requests instrumentation for the stable HTTP semantic conventions
+    # (http.request.method, http.response.status_code, error.type on failures).
+    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
+    telemetry = agentotel.init(SERVICE_NAME, environment=ENVIRONMENT, **exporters)
+    url = metrics_url(env, exporters["metrics_exporter"])
+
+    _say(f"Support assistant: {len(requests)} requests from {_display_path(args.requests)}")
+    _say("Exporters: " + ", ".join(f"{k.split('_')[0]}={v}" for k, v in exporters.items())
+         + (f"; metrics at {url}" if url else ""))
+    outcomes = []
+    with model_backend(env) as backend:
+        _say(f"Model API: {backend.description}\n")
+        client = ChatClient(backend.base_url, backend.api_key)
+        assistant = SupportAssistant(client)
+        for request in requests:
+            started = time.monotonic()
+            outcome = handle_one(assistant, request)
+            outcomes.append(outcome)
+            _say(result_line(request, outcome, time.monotonic() - started))
+        client.close()
+
+    _say("\n== Run ==")
+    _say("  " + run_summary(outcomes))
+    summary = read_summary()
+    if summary.empty:
+        _say("== Metrics: not shown (enable the prometheus metrics exporter to see them) ==")
+    else:
+        _say("== Metrics (as served on /metrics) ==")
+        for line in format_summary(summary):
+            _say(line)
+    telemetry.force_flush()
+    linger(args.linger, url)
+    _say("Run complete.")
+    agentotel.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

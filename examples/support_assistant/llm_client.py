@@ -1,0 +1,200 @@
+"""A small OpenAI-compatible Chat Completions client on top of ``requests``.
+
+Every HTTP attempt runs inside ``agentotel.llm(...)``, so it becomes a ``chat {model}``
+CLIENT span with token usage, cost and duration metrics; the ``requests``
+instrumentation that ``agentotel.init()`` switches on adds the HTTP client span below
+it. A rate-limited attempt (HTTP 429) is retried once after the delay the server asks
+for, so the trace shows the failed attempt next to the one that recovered; other HTTP
+errors propagate as :class:`requests.HTTPError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+import agentotel
+
+MAX_RETRY_DELAY_S = 10.0
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A function call the model asked for; ``arguments`` is the raw JSON text."""
+
+    id: str
+    name: str
+    arguments: str
+
+    def parsed_arguments(self) -> dict[str, Any]:
+        """The arguments as a dict.
+
+        Raises:
+            ValueError: the arguments are not a JSON object.
+        """
+        value = json.loads(self.arguments or "{}")
+        if not isinstance(value, dict):
+            raise ValueError("tool arguments must be a JSON object")
+        return value
+
+
+@dataclass(frozen=True)
+class ChatResult:
+    """The parts of a Chat Completions response the agents use.
+
+    ``message`` is the assistant message (role, content, tool calls) ready to append to
+    the conversation. Token counts are in tokens, None when the response has no
+    ``usage``; ``input_tokens`` includes the cached ones.
+    """
+
+    id: str
+    model: str
+    content: str
+    tool_calls: list[ToolCall]
+    finish_reason: str
+    input_tokens: int | None
+    output_tokens: int | None
+    cached_input_tokens: int | None
+    message: dict[str, Any]
+
+
+class ChatClient:
+    """Calls ``POST {base_url}/chat/completions`` with a bearer token.
+
+    ``base_url`` is what ``OPENAI_BASE_URL`` holds, e.g. ``https://api.openai.com/v1``.
+    ``provider`` is the ``gen_ai.provider.name`` reported on spans and metrics.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        provider: str = "openai",
+        timeout_s: float = 60.0,
+        max_retries: int = 1,
+    ) -> None:
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        parts = urlsplit(self.url)
+        self.server_address = parts.hostname or "localhost"
+        self.server_port = parts.port or (443 if parts.scheme == "https" else 80)
+        self.provider = provider
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self._session = requests.Session()
+        self._session.headers["Authorization"] = f"Bearer {api_key}"
+
+    def complete(
+        self,
+        model: str,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list[dict[str, Any]] | None = None,
+        temperature: float = 0.2,
+        max_tokens: int = 512,
+    ) -> ChatResult:
+        """Send one chat completion request (retrying once on HTTP 429).
+
+        Raises:
+            requests.HTTPError: the API answered with an error status (after retries).
+            requests.RequestException: the API could not be reached.
+            ValueError: the response is not a Chat Completions response.
+        """
+        payload: dict[str, Any] = {
+            "model": model,
+            "messages": messages,
+            "temperature": temperature,
+            "max_tokens": max_tokens,
+        }
+        if tools:
+            payload["tools"] = tools
+        attempt = 0
+        while True:
+            try:
+                return self._attempt(payload)
+            except requests.HTTPError as error:
+                response = error.response
+                if response is None or response.status_code != 429 or attempt >= self.max_retries:
+                    raise
+                attempt += 1
+                time.sleep(retry_delay_s(response))
+
+    def _attempt(self, payload: dict[str, Any]) -> ChatResult:
+        """One HTTP request inside one ``chat {model}`` span."""
+        with agentotel.llm(
+            payload["model"],
+            provider=self.provider,
+            server_address=self.server_address,
+            server_port=self.server_port,
+            temperature=payload["temperature"],
+            max_tokens=payload["max_tokens"],
+        ) as call:
+            response = self._session.post(self.url, json=payload, timeout=self.timeout_s)
+            response.raise_for_status()
+            result = parse_chat_completion(response.json())
+            call.record_response(
+                response_model=result.model,
+                response_id=result.id,
+                finish_reasons=[result.finish_reason],
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+                cache_read_input_tokens=result.cached_input_tokens,
+            )
+            return result
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def parse_chat_completion(body: dict[str, Any]) -> ChatResult:
+    """Pick the first choice and the usage out of a Chat Completions response body.
+
+    Raises:
+        ValueError: ``choices`` is missing or empty.
+    """
+    choices = body.get("choices") or []
+    if not choices:
+        raise ValueError("response has no choices")
+    message = choices[0].get("message") or {}
+    usage = body.get("usage") or {}
+    tool_calls = [
+        ToolCall(
+            id=call.get("id", ""),
+            name=call.get("function", {}).get("name", ""),
+            arguments=call.get("function", {}).get("arguments", ""),
+        )
+        for call in message.get("tool_calls") or []
+    ]
+    assistant_message: dict[str, Any] = {"role": "assistant", "content": message.get("content")}
+    if message.get("tool_calls"):
+        assistant_message["tool_calls"] = message["tool_calls"]
+    cache_details = usage.get("prompt_tokens_details") or {}
+    return ChatResult(
+        id=body.get("id", ""),
+        model=body.get("model", ""),
+        content=message.get("content") or "",
+        tool_calls=tool_calls,
+        finish_reason=choices[0].get("finish_reason") or "",
+        input_tokens=usage.get("prompt_tokens"),
+        output_tokens=usage.get("completion_tokens"),
+        cached_input_tokens=cache_details.get("cached_tokens"),
+        message=assistant_message,
+    )
+
+
+def retry_delay_s(response: requests.Response) -> float:
+    """Seconds to wait before retrying: ``retry-after-ms`` if given, else ``Retry-After``
+    (seconds), else 1; never more than :data:`MAX_RETRY_DELAY_S`."""
+    for header, scale in (("retry-after-ms", 0.001), ("Retry-After", 1.0)):
+        value = response.headers.get(header)
+        if value is not None:
+            try:
+                return min(max(float(value) * scale, 0.0), MAX_RETRY_DELAY_S)
+            except ValueError:
+                continue
+    return 1.0
