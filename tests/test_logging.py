@@ -1,0 +1,740 @@
+"""Logs: structlog configuration, trace correlation, stdlib routing and the OTel log bridge.
+
+Real parts throughout: structlog, the stdlib ``logging`` module, an SDK ``TracerProvider``
+(never installed globally), an SDK ``LoggerProvider`` with an in-memory exporter, and a
+pseudo-terminal for the terminal-detection tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import structlog
+from opentelemetry import trace
+from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.sdk._logs import (
+    LoggerProvider,
+    LogRecordProcessor,
+    ReadableLogRecord,
+    ReadWriteLogRecord,
+)
+from opentelemetry.sdk._logs._internal import std_to_otel
+from opentelemetry.sdk._logs.export import (
+    BatchLogRecordProcessor,
+    InMemoryLogRecordExporter,
+    LogRecordExporter,
+    LogRecordExportResult,
+    SimpleLogRecordProcessor,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+import agentotel.logging as agentotel_logging
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICE = "checkout"
+ANSI_ESCAPE = "\x1b["
+
+
+# --------------------------------------------------------------------------- fixtures
+@pytest.fixture
+def tracer() -> trace.Tracer:
+    return TracerProvider().get_tracer("tests.logging")
+
+
+@pytest.fixture
+def log_exporter() -> InMemoryLogRecordExporter:
+    return InMemoryLogRecordExporter()
+
+
+@pytest.fixture
+def logger_provider(log_exporter: InMemoryLogRecordExporter) -> Iterator[LoggerProvider]:
+    provider = LoggerProvider(resource=Resource.create({"service.name": SERVICE}))
+    provider.add_log_record_processor(SimpleLogRecordProcessor(log_exporter))
+    yield provider
+    provider.shutdown()
+
+
+@pytest.fixture
+def stream() -> io.StringIO:
+    return io.StringIO()
+
+
+@pytest.fixture
+def configured(
+    logger_provider: LoggerProvider, stream: io.StringIO
+) -> Iterator[None]:
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, log_format="json",
+        level=logging.DEBUG, stream=stream,
+    )
+    yield
+    agentotel_logging.unconfigure()
+
+
+@pytest.fixture(autouse=True)
+def _clean_contextvars() -> Iterator[None]:
+    structlog.contextvars.clear_contextvars()
+    yield
+    structlog.contextvars.clear_contextvars()
+    agentotel_logging.unconfigure()
+
+
+def json_lines(stream: io.StringIO) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
+def only_line(stream: io.StringIO) -> dict[str, Any]:
+    lines = json_lines(stream)
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def exported(exporter: InMemoryLogRecordExporter) -> list[ReadableLogRecord]:
+    return list(exporter.get_finished_logs())
+
+
+def only_exported(exporter: InMemoryLogRecordExporter) -> ReadableLogRecord:
+    records = exported(exporter)
+    assert len(records) == 1, [r.log_record.body for r in records]
+    return records[0]
+
+
+def ids_of(span: trace.Span) -> tuple[str, str]:
+    ctx = span.get_span_context()
+    return trace.format_trace_id(ctx.trace_id), trace.format_span_id(ctx.span_id)
+
+
+# --------------------------------------------------------------------------- trace correlation
+@pytest.mark.usefixtures("configured")
+def test_record_inside_span_carries_the_active_span_ids_as_hex(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    with tracer.start_as_current_span("outer"), tracer.start_as_current_span("inner") as inner:
+        agentotel_logging.get_logger().info("step done")
+    trace_id, span_id = ids_of(inner)
+
+    line = only_line(stream)
+
+    assert (line["trace_id"], line["span_id"]) == (trace_id, span_id)
+    assert len(line["trace_id"]) == 32 and len(line["span_id"]) == 16
+
+
+@pytest.mark.usefixtures("configured")
+def test_record_inside_span_activated_with_use_span_carries_its_ids(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    span = tracer.start_span("background")
+    with trace.use_span(span, end_on_exit=True):
+        agentotel_logging.get_logger().info("resumed")
+
+    assert (only_line(stream)["trace_id"], only_line(stream)["span_id"]) == ids_of(span)
+
+
+@pytest.mark.usefixtures("configured")
+def test_record_outside_any_span_has_no_trace_or_span_id(stream: io.StringIO) -> None:
+    agentotel_logging.get_logger().info("idle")
+
+    line = only_line(stream)
+
+    assert "trace_id" not in line and "span_id" not in line
+
+
+# --------------------------------------------------------------------------- renderers
+@pytest.mark.usefixtures("configured")
+def test_json_line_has_event_level_logger_timestamp_service_name_and_bound_values(
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.get_logger(tenant="acme").warning("quota low", remaining=3)
+
+    line = only_line(stream)
+
+    assert set(line) == {
+        "event", "level", "logger", "timestamp", "service.name", "tenant", "remaining",
+    }
+    assert (line["event"], line["level"], line["logger"]) == ("quota low", "warning", __name__)
+    assert (line["service.name"], line["tenant"], line["remaining"]) == (SERVICE, "acme", 3)
+    assert line["timestamp"].endswith("Z")
+
+
+def test_console_line_contains_event_service_name_and_ids_without_colors_off_terminal(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    agentotel_logging.configure(
+        logger_provider=None, service_name=SERVICE, log_format="console", stream=stream
+    )
+    with tracer.start_as_current_span("work") as span:
+        agentotel_logging.get_logger().info("fetched page", url="https://example.com/")
+    trace_id, span_id = ids_of(span)
+
+    text = stream.getvalue()
+
+    assert len(text.splitlines()) == 1
+    assert "fetched page" in text
+    assert f"trace_id={trace_id}" in text and f"span_id={span_id}" in text
+    assert f"service.name={SERVICE}" in text and "url=https://example.com/" in text
+    assert ANSI_ESCAPE not in text
+
+
+def test_default_format_is_json_when_the_stream_is_not_a_terminal(
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+
+    agentotel_logging.get_logger().info("started")
+
+    assert only_line(stream)["event"] == "started"
+
+
+def _read_pty(fd: int) -> str:
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:  # the terminal side is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def test_default_format_is_colored_console_when_the_stream_is_a_terminal() -> None:
+    controller, terminal_fd = os.openpty()
+    terminal = open(terminal_fd, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
+    try:
+        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=terminal)
+        agentotel_logging.get_logger().info("started")
+        agentotel_logging.unconfigure()
+    finally:
+        terminal.close()
+    text = _read_pty(controller)
+    os.close(controller)
+
+    assert "started" in text and ANSI_ESCAPE in text
+    assert not text.lstrip().startswith("{")
+
+
+# --------------------------------------------------------------------------- stdlib routing
+@pytest.mark.usefixtures("configured")
+def test_stdlib_record_goes_through_the_same_processors_and_renderer(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    with tracer.start_as_current_span("io") as span:
+        logging.getLogger("somelib.pool").warning(
+            "disk %s at %d%%", "sda", 97, extra={"device": "sda"}
+        )
+    trace_id, span_id = ids_of(span)
+
+    line = only_line(stream)
+
+    assert line == {
+        "event": "disk sda at 97%", "level": "warning", "logger": "somelib.pool",
+        "device": "sda", "trace_id": trace_id, "span_id": span_id,
+        "service.name": SERVICE, "timestamp": line["timestamp"],
+    }
+
+
+@pytest.mark.usefixtures("configured")
+def test_stdlib_record_carries_structlog_contextvars(stream: io.StringIO) -> None:
+    structlog.contextvars.bind_contextvars(request_id="req-7")
+
+    logging.getLogger("somelib").info("cache miss")
+
+    assert only_line(stream)["request_id"] == "req-7"
+
+
+# --------------------------------------------------------------------------- context binding
+@pytest.mark.usefixtures("configured")
+def test_contextvars_binding_survives_await_inside_tasks_and_spans(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    span_ids: dict[str, tuple[str, str]] = {}
+
+    async def handle(request_id: str) -> None:
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        await asyncio.sleep(0)
+        with tracer.start_as_current_span(f"handle {request_id}") as span:
+            await asyncio.sleep(0)
+            span_ids[request_id] = ids_of(span)
+            agentotel_logging.get_logger().info("handled")
+
+    async def main() -> None:
+        await asyncio.gather(handle("r-1"), handle("r-2"))
+
+    asyncio.run(main())
+
+    handled = [line for line in json_lines(stream) if line["event"] == "handled"]
+    found = {line["request_id"]: (line["trace_id"], line["span_id"]) for line in handled}
+    assert found == span_ids
+    assert len(found) == 2
+
+
+@pytest.mark.usefixtures("configured")
+def test_logger_obtained_before_configure_follows_the_configuration(
+    stream: io.StringIO, logger_provider: LoggerProvider
+) -> None:
+    agentotel_logging.unconfigure()
+    early = agentotel_logging.get_logger(component="early")
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, log_format="json", stream=stream
+    )
+
+    early.info("after init")
+
+    assert only_line(stream)["component"] == "early"
+
+
+def test_records_below_the_configured_level_are_dropped_locally_and_in_otel(
+    logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, log_format="json",
+        level=logging.WARNING, stream=stream,
+    )
+    log = agentotel_logging.get_logger()
+
+    log.info("chatty")
+    logging.getLogger("somelib").info("chatty too")
+    log.warning("kept")
+
+    assert [line["event"] for line in json_lines(stream)] == ["kept"]
+    assert [r.log_record.body for r in exported(log_exporter)] == ["kept"]
+
+
+# --------------------------------------------------------------------------- OTel bridge
+@pytest.mark.usefixtures("configured")
+@pytest.mark.parametrize(
+    ("method", "number", "text"),
+    [
+        ("debug", SeverityNumber.DEBUG, "DEBUG"),
+        ("info", SeverityNumber.INFO, "INFO"),
+        ("warning", SeverityNumber.WARN, "WARN"),
+        ("error", SeverityNumber.ERROR, "ERROR"),
+        ("critical", SeverityNumber.FATAL, "FATAL"),
+    ],
+)
+def test_bridged_record_has_severity_mapped_from_the_level(
+    log_exporter: InMemoryLogRecordExporter, method: str, number: SeverityNumber, text: str
+) -> None:
+    getattr(agentotel_logging.get_logger(), method)("level check")
+
+    record = only_exported(log_exporter).log_record
+
+    assert (record.severity_number, record.severity_text) == (number, text)
+
+
+@pytest.mark.usefixtures("configured")
+def test_bridged_record_keeps_key_values_as_attributes_and_the_event_as_body(
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    agentotel_logging.get_logger(tenant="acme").info(
+        "order placed", order_id=42, total_usd=19.5, express=False,
+        items=["book", "pen"], shipping={"country": "NL", "days": 2},
+    )
+
+    record = only_exported(log_exporter).log_record
+
+    assert record.body == "order placed"
+    assert dict(record.attributes or {}) == {
+        "tenant": "acme", "order_id": 42, "total_usd": 19.5, "express": False,
+        "items": ("book", "pen"), "shipping": {"country": "NL", "days": 2},
+    }
+
+
+@pytest.mark.usefixtures("configured")
+def test_bridged_record_carries_the_trace_context_of_the_active_span(
+    tracer: trace.Tracer, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    with tracer.start_as_current_span("step") as span:
+        agentotel_logging.get_logger().info("inside")
+    ctx = span.get_span_context()
+
+    record = only_exported(log_exporter).log_record
+
+    assert (record.trace_id, record.span_id) == (ctx.trace_id, ctx.span_id)
+    assert record.trace_flags == ctx.trace_flags
+
+
+@pytest.mark.usefixtures("configured")
+def test_bridged_record_uses_the_stdlib_logger_name_as_instrumentation_scope(
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    logging.getLogger("somelib.pool").error("pool exhausted", extra={"size": 10})
+
+    exported_record = only_exported(log_exporter)
+
+    assert exported_record.instrumentation_scope is not None
+    assert exported_record.instrumentation_scope.name == "somelib.pool"
+    assert exported_record.log_record.body == "pool exhausted"
+    assert dict(exported_record.log_record.attributes or {}) == {"size": 10}
+    assert exported_record.log_record.severity_text == "ERROR"
+
+
+class PaymentDeclinedError(Exception):
+    pass
+
+
+@pytest.mark.usefixtures("configured")
+def test_logged_exception_is_bridged_as_exception_type_and_stacktrace(
+    log_exporter: InMemoryLogRecordExporter, stream: io.StringIO
+) -> None:
+    try:
+        raise PaymentDeclinedError("card expired")
+    except PaymentDeclinedError:
+        agentotel_logging.get_logger().exception("charge failed")
+
+    attributes = dict(only_exported(log_exporter).log_record.attributes or {})
+
+    assert set(attributes) == {"exception.type", "exception.stacktrace"}
+    assert attributes["exception.type"] == f"{__name__}.PaymentDeclinedError"
+    assert str(attributes["exception.stacktrace"]).endswith(
+        f"{__name__}.PaymentDeclinedError: card expired"
+    )
+    assert only_line(stream)["exception"] == attributes["exception.stacktrace"]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("text", "text"),
+        (True, True),
+        (7, 7),
+        (2**70, str(2**70)),
+        (1.5, 1.5),
+        (b"\x00\x01", b"\x00\x01"),
+        (None, None),
+        (("a", 1), ["a", 1]),
+        ({"k": {1: Path("x")}}, {"k": {"1": "x"}}),
+        (Path("/srv/data"), "/srv/data"),
+    ],
+)
+def test_values_are_converted_to_otlp_any_values(value: Any, expected: Any) -> None:
+    assert agentotel_logging.otlp_value(value) == expected
+
+
+def test_severity_number_mapping_matches_the_sdk_logging_handler() -> None:
+    levels = range(0, 61)
+
+    assert [agentotel_logging.severity_number(n) for n in levels] == [
+        std_to_otel(n) for n in levels
+    ]
+
+
+# --------------------------------------------------------------------------- redaction hook
+def _redact_password(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("hunter2", "[REDACTED:password]")
+    if isinstance(value, dict):
+        return {k: _redact_password(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_password(v) for v in value]
+    return value
+
+
+def test_redact_applies_to_rendered_line_and_bridged_record(
+    logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, log_format="json",
+        redact=_redact_password, stream=stream,
+    )
+
+    agentotel_logging.get_logger().info("login with hunter2", form={"pw": "hunter2"})
+    logging.getLogger("somelib").info("retry with %s", "hunter2")
+
+    lines = json_lines(stream)
+    records = [r.log_record for r in exported(log_exporter)]
+    assert [line["event"] for line in lines] == [
+        "login with [REDACTED:password]", "retry with [REDACTED:password]",
+    ]
+    assert lines[0]["form"] == {"pw": "[REDACTED:password]"}
+    assert [r.body for r in records] == [line["event"] for line in lines]
+    assert dict(records[0].attributes or {}) == {"form": {"pw": "[REDACTED:password]"}}
+    assert "hunter2" not in stream.getvalue()
+
+
+def test_redact_applies_to_exception_tracebacks(
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.configure(
+        logger_provider=None, service_name=SERVICE, log_format="json",
+        redact=_redact_password, stream=stream,
+    )
+    try:
+        raise ValueError("bad password hunter2")
+    except ValueError:
+        logging.getLogger("somelib").exception("auth error")
+
+    assert only_line(stream)["exception"].endswith("ValueError: bad password [REDACTED:password]")
+
+
+def test_redact_never_sees_ids_timestamp_level_logger_or_service_name(
+    tracer: trace.Tracer, stream: io.StringIO
+) -> None:
+    seen: list[set[str]] = []
+
+    def redact_everything(value: Any) -> Any:
+        seen.append(set(value))
+        return {k: "[REDACTED:all]" for k in value}
+
+    agentotel_logging.configure(
+        logger_provider=None, service_name=SERVICE, log_format="json",
+        redact=redact_everything, stream=stream,
+    )
+    with tracer.start_as_current_span("s") as span:
+        agentotel_logging.get_logger().info("secret", note="x")
+    trace_id, span_id = ids_of(span)
+
+    line = only_line(stream)
+    assert seen == [{"event", "note"}]
+    assert (line["event"], line["note"]) == ("[REDACTED:all]", "[REDACTED:all]")
+    assert (line["trace_id"], line["span_id"], line["service.name"]) == (
+        trace_id, span_id, SERVICE,
+    )
+
+
+def test_failing_redaction_drops_the_payload_instead_of_leaking_it(
+    logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
+    stream: io.StringIO,
+) -> None:
+    def broken(value: Any) -> Any:
+        raise RuntimeError("detector crashed")
+
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, log_format="json",
+        redact=broken, stream=stream,
+    )
+
+    agentotel_logging.get_logger().info("token sk-live-123", api_key="sk-live-123")
+
+    line = only_line(stream)
+    assert line["event"] == "[REDACTED:redaction-failed]" and "api_key" not in line
+    record = only_exported(log_exporter).log_record
+    assert record.body == "[REDACTED:redaction-failed]" and not record.attributes
+
+
+# --------------------------------------------------------------------------- no recursion
+class ComplainingExporter(LogRecordExporter):
+    """Stores what it exports and, like a failing network exporter, logs about it:
+    once on an ``opentelemetry.*`` logger and once on a third-party transport logger."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        self.bodies.extend(r.log_record.body for r in batch)
+        logging.getLogger("opentelemetry.exporter.complaining").error(
+            "export failed for %d records", len(batch)
+        )
+        logging.getLogger("transportlib").warning("connection reset by peer")
+        return LogRecordExportResult.FAILURE
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+@pytest.mark.timeout(60)  # a feedback loop would make force_flush spin forever
+@pytest.mark.parametrize("processor_class", [SimpleLogRecordProcessor, BatchLogRecordProcessor])
+def test_exporter_failure_logs_are_rendered_but_never_exported(
+    processor_class: type[SimpleLogRecordProcessor] | type[BatchLogRecordProcessor],
+    stream: io.StringIO,
+) -> None:
+    exporter = ComplainingExporter()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(processor_class(exporter))
+    agentotel_logging.configure(
+        logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
+    )
+    try:
+        agentotel_logging.get_logger().info("user action")
+        provider.force_flush()
+        provider.force_flush()  # would export any exporter log fed back by the first flush
+    finally:
+        agentotel_logging.unconfigure()
+        provider.shutdown()
+
+    assert exporter.bodies == ["user action"]
+    # a synchronous export runs before the record that triggered it is written
+    assert sorted(line["event"] for line in json_lines(stream)) == [
+        "connection reset by peer", "export failed for 1 records", "user action",
+    ]
+
+
+class ChattyProcessor(LogRecordProcessor):
+    """A third-party processor that logs on every record without suppressing
+    instrumentation (the SDK's own processors do suppress it around exports)."""
+
+    def __init__(self) -> None:
+        self.bodies: list[Any] = []
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        self.bodies.append(log_record.log_record.body)
+        logging.getLogger("auditlib").warning("processor saw a record")
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+@pytest.mark.timeout(60)
+def test_records_logged_while_emitting_are_rendered_but_not_emitted_again(
+    stream: io.StringIO,
+) -> None:
+    processor = ChattyProcessor()
+    provider = LoggerProvider()
+    provider.add_log_record_processor(processor)
+    agentotel_logging.configure(
+        logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
+    )
+
+    agentotel_logging.get_logger().info("user action")
+
+    assert processor.bodies == ["user action"]
+    assert sorted(line["event"] for line in json_lines(stream)) == [
+        "processor saw a record", "user action",
+    ]
+
+
+@pytest.mark.usefixtures("configured")
+def test_opentelemetry_sdk_records_are_rendered_but_not_exported(
+    log_exporter: InMemoryLogRecordExporter, stream: io.StringIO
+) -> None:
+    logging.getLogger("opentelemetry.sdk._shared_internal").warning("Queue full, dropping logs.")
+
+    assert only_line(stream)["event"] == "Queue full, dropping logs."
+    assert exported(log_exporter) == []
+
+
+def _closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class CountingOTLPLogExporter(OTLPLogExporter):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.records_attempted = 0
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        self.records_attempted += len(batch)
+        return super().export(batch)
+
+
+def test_otlp_exporter_failing_against_a_closed_port_does_not_feed_back(
+    stream: io.StringIO,
+) -> None:
+    exporter = CountingOTLPLogExporter(
+        endpoint=f"http://127.0.0.1:{_closed_port()}/v1/logs", timeout=0.5
+    )
+    provider = LoggerProvider()
+    provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
+    agentotel_logging.configure(
+        logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
+    )
+    try:
+        agentotel_logging.get_logger().info("user action")
+        provider.force_flush()
+        provider.force_flush()
+    finally:
+        agentotel_logging.unconfigure()
+        provider.shutdown()
+
+    lines = json_lines(stream)
+    assert exporter.records_attempted == 1
+    assert lines[0]["event"] == "user action"
+    assert any(line["logger"].startswith("opentelemetry.exporter") for line in lines[1:])
+
+
+# --------------------------------------------------------------------------- install / undo
+def _logging_state() -> tuple[list[logging.Handler], int, bool, dict[str, Any]]:
+    root = logging.getLogger()
+    return list(root.handlers), root.level, structlog.is_configured(), structlog.get_config()
+
+
+def test_unconfigure_restores_root_logger_and_structlog_configuration(
+    logger_provider: LoggerProvider, stream: io.StringIO
+) -> None:
+    before = _logging_state()
+
+    agentotel_logging.configure(
+        logger_provider=logger_provider, service_name=SERVICE, level=logging.DEBUG,
+        stream=stream,
+    )
+    during = _logging_state()
+    agentotel_logging.unconfigure()
+
+    assert during != before
+    assert _logging_state() == before
+
+
+def test_unconfigure_restores_a_structlog_configuration_made_by_the_application(
+    stream: io.StringIO,
+) -> None:
+    own_processors = [structlog.processors.KeyValueRenderer()]
+    structlog.configure(processors=own_processors)
+    try:
+        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+        agentotel_logging.unconfigure()
+
+        assert structlog.is_configured()
+        assert structlog.get_config()["processors"] is own_processors
+    finally:
+        structlog.reset_defaults()
+
+
+def test_configuring_twice_installs_a_single_handler(
+    logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
+    stream: io.StringIO,
+) -> None:
+    handlers_before = len(logging.getLogger().handlers)
+    for _ in range(2):
+        agentotel_logging.configure(
+            logger_provider=logger_provider, service_name=SERVICE, log_format="json",
+            stream=stream,
+        )
+
+    logging.getLogger("somelib").warning("once")
+
+    assert len(logging.getLogger().handlers) == handlers_before + 1
+    assert [line["event"] for line in json_lines(stream)] == ["once"]
+    assert [r.log_record.body for r in exported(log_exporter)] == ["once"]
+
+
+def test_importing_the_module_changes_no_logging_configuration() -> None:
+    probe = (
+        "import logging, structlog\n"
+        "before = (list(logging.getLogger().handlers), logging.getLogger().level,"
+        " structlog.is_configured())\n"
+        "import agentotel.logging\n"
+        "after = (list(logging.getLogger().handlers), logging.getLogger().level,"
+        " structlog.is_configured())\n"
+        "print(before == after, agentotel.logging.logging is logging)\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True,
+        timeout=60, check=True,
+    )
+
+    assert result.stdout.split() == ["True", "True"]
