@@ -174,13 +174,17 @@ def _log_level(source: str, raw: Any) -> int:
 
 
 def _redact(source: str, raw: Any) -> tuple[str, ...] | str:
-    """``default`` | ``off`` | a comma list of detector names (checked by the redactor)."""
+    """``default`` | ``off`` | a comma list of detector names (:mod:`agentotel.redaction`)."""
+    from agentotel.redaction import DETECTORS
+
     items = raw if isinstance(raw, (list, tuple, set, frozenset)) else str(raw).split(",")
     names = tuple(str(i).strip().lower() for i in items if str(i).strip())
     if names in (("default",), ("off",)):
         return names[0]
-    if not names:
-        raise ConfigError(source, raw, "default, off, or a comma list of detector names")
+    if not names or any(name not in DETECTORS for name in names):
+        raise ConfigError(
+            source, raw, "default, off, or a comma list of " + ", ".join(sorted(DETECTORS))
+        )
     return names
 
 

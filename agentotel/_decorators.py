@@ -5,7 +5,9 @@ Each call of a decorated function starts a fresh operation. For generators the s
 covers the whole iteration — from the first ``next()`` to exhaustion, an exception, or
 the consumer stopping early (``close()``, ``break``, garbage collection) — and is made
 current only while the generator's own code runs, never in the consumer's code between
-items. With ``OTEL_SDK_DISABLED=true`` the wrapper calls straight through.
+items. With ``OTEL_SDK_DISABLED=true`` the wrapper calls straight through. With content
+capture on, the call's arguments and return value are handed to the operation (tools
+record them as ``gen_ai.tool.call.arguments`` / ``.result``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from opentelemetry import context as otel_context
 
 from agentotel import _operations
+from agentotel.content import NO_CONTENT
 
 if TYPE_CHECKING:
     from agentotel._operations import Operation
@@ -39,10 +42,16 @@ def decorate(start: Callable[[], Operation], fn: _F) -> _F:
 def _wrap_function(start: Callable[[], Operation], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _operations.RUNTIME.disabled:
+        runtime = _operations.RUNTIME
+        if runtime.disabled:
             return fn(*args, **kwargs)
-        with start():
-            return fn(*args, **kwargs)
+        with start() as op:
+            if runtime.capture == NO_CONTENT:
+                return fn(*args, **kwargs)
+            op._on_call(fn, args, kwargs)
+            result = fn(*args, **kwargs)
+            op._on_return(result)
+            return result
 
     return wrapper
 
@@ -50,10 +59,16 @@ def _wrap_function(start: Callable[[], Operation], fn: Callable[..., Any]) -> Ca
 def _wrap_coroutine(start: Callable[[], Operation], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _operations.RUNTIME.disabled:
+        runtime = _operations.RUNTIME
+        if runtime.disabled:
             return await fn(*args, **kwargs)
-        with start():
-            return await fn(*args, **kwargs)
+        with start() as op:
+            if runtime.capture == NO_CONTENT:
+                return await fn(*args, **kwargs)
+            op._on_call(fn, args, kwargs)
+            result = await fn(*args, **kwargs)
+            op._on_return(result)
+            return result
 
     return wrapper
 
@@ -65,6 +80,8 @@ def _wrap_generator(start: Callable[[], Operation], fn: Callable[..., Any]) -> C
             return (yield from fn(*args, **kwargs))
         op = start()
         op._begin(attach=False)
+        if _operations.RUNTIME.capture != NO_CONTENT:
+            op._on_call(fn, args, kwargs)
         error: BaseException | None = None
         try:
             gen = fn(*args, **kwargs)
@@ -113,6 +130,8 @@ def _wrap_async_generator(
             return
         op = start()
         op._begin(attach=False)
+        if _operations.RUNTIME.capture != NO_CONTENT:
+            op._on_call(fn, args, kwargs)
         error: BaseException | None = None
         try:
             agen = fn(*args, **kwargs)

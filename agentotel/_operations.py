@@ -18,8 +18,9 @@ verdict, ``error.type``) — ids never reach metrics.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from timeit import default_timer
 from types import TracebackType
 from typing import Any, TypeVar
@@ -27,11 +28,14 @@ from typing import Any, TypeVar
 from opentelemetry import context as otel_context
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
+from opentelemetry._logs import Logger, LogRecord
 from opentelemetry.context import Context
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.util.types import AttributeValue
 
+from agentotel import content
 from agentotel import semconv as sc
+from agentotel._config import DEFAULT_CONTENT_MAX_LENGTH
 from agentotel._instruments import Instruments
 from agentotel._ratelimit import log_throttled
 from agentotel.cost import PriceTable, load_price_table
@@ -46,7 +50,15 @@ Attributes = dict[str, AttributeValue]
 class Runtime:
     """What the operations need from ``init()``: tracer, instruments, prices, switches."""
 
-    __slots__ = ("tracer", "instruments", "prices", "disabled")
+    __slots__ = (
+        "tracer",
+        "instruments",
+        "prices",
+        "disabled",
+        "capture",
+        "content_max_length",
+        "event_logger",
+    )
 
     def __init__(
         self,
@@ -55,11 +67,23 @@ class Runtime:
         prices: PriceTable,
         *,
         disabled: bool = False,
+        capture: str = content.NO_CONTENT,
+        content_max_length: int = DEFAULT_CONTENT_MAX_LENGTH,
+        event_logger: Logger | None = None,
     ) -> None:
         self.tracer = tracer
         self.instruments = instruments
         self.prices = prices
         self.disabled = disabled
+        self.capture = (
+            capture  # one of content.NO_CONTENT / SPAN_ONLY / EVENT_ONLY / SPAN_AND_EVENT
+        )
+        self.content_max_length = content_max_length
+        self.event_logger = event_logger
+
+    @property
+    def content_on_span(self) -> bool:
+        return self.capture in content.ON_SPAN
 
 
 def _default_runtime() -> Runtime:
@@ -151,7 +175,7 @@ class Operation:
             if isinstance(exc, Exception):
                 self._error_type = error_type_of(exc)
                 span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"))
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
                 span.set_attribute(sc.ERROR_TYPE, self._error_type)
             self._finish(duration, RUNTIME)
         except Exception:  # noqa: BLE001
@@ -201,6 +225,20 @@ class Operation:
         self.span.set_status(Status(StatusCode.ERROR, description or error_type))
         self.span.set_attribute(sc.ERROR_TYPE, error_type)
 
+    def _set_content(self, key: str, value: Any) -> None:
+        """Put one content value on the span as bounded JSON, when capture is on the span."""
+        runtime = RUNTIME
+        if runtime.capture in content.ON_SPAN:
+            self.span.set_attribute(key, content.to_json(value, runtime.content_max_length))
+
+    def _on_call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        """Decorator hook: the call's arguments (content capture only)."""
+
+    def _on_return(self, value: Any) -> None:
+        """Decorator hook: the call's return value (content capture only)."""
+
     def _with_error(self, attributes: Attributes) -> Attributes:
         if self._error_type is not None:
             attributes[sc.ERROR_TYPE] = self._error_type
@@ -248,6 +286,20 @@ class Workflow(Operation):
         if self.conversation_id is None:
             return ctx
         return otel_context.set_value(_CONVERSATION_KEY, self.conversation_id, ctx)
+
+    def record_input(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the input messages (``gen_ai.input.messages``, JSON on the span).
+
+        Captured only when content capture is on the span (``SPAN_ONLY`` or
+        ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
+        """
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
+
+    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         runtime.instruments.invoke_workflow_duration.record(
@@ -309,6 +361,20 @@ class Agent(Operation):
         except Exception:  # noqa: BLE001
             log_throttled(_logger, "agentotel failed to record a metric", exc_info=True)
 
+    def record_input(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the input messages (``gen_ai.input.messages``, JSON on the span).
+
+        Captured only when content capture is on the span (``SPAN_ONLY`` or
+        ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
+        """
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
+
+    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))
+
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         instruments = runtime.instruments
         instruments.agent_active.add(-1, {sc.GEN_AI_AGENT_NAME: self.name})
@@ -349,6 +415,7 @@ class LLMCall(Operation):
         "response_model",
         "input_tokens",
         "output_tokens",
+        "_details",
     )
     _span_kind = SpanKind.CLIENT
 
@@ -384,6 +451,7 @@ class LLMCall(Operation):
         self.response_model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
+        self._details: dict[str, Any] | None = None  # event attributes (EVENT modes only)
 
     def _span_name(self) -> str:
         return f"{self.operation} {self.model}"
@@ -437,13 +505,16 @@ class LLMCall(Operation):
                 (sc.GEN_AI_RESPONSE_ID, response_id),
                 (sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
                 (sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-                (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_input_tokens),
-                (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write_input_tokens),
+                # zero cache counts are left off, as opentelemetry-util-genai does
+                (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_input_tokens or None),
+                (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write_input_tokens or None),
             ):
                 if value is not None:
                     attributes[key] = value
             if finish_reasons:
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
+            if RUNTIME.capture in content.ON_EVENT:
+                self._event_details().update(attributes)
             cost = RUNTIME.prices.cost(
                 response_model or self.model,
                 input_tokens,
@@ -461,7 +532,79 @@ class LLMCall(Operation):
         except Exception:  # noqa: BLE001
             log_throttled(_logger, "agentotel failed to record a response", exc_info=True)
 
+    def _event_details(self) -> dict[str, Any]:
+        if self._details is None:
+            self._details = {}
+        return self._details
+
+    def record_input(
+        self,
+        messages: Iterable[Mapping[str, Any] | str],
+        system_instructions: str | Sequence[Any] | None = None,
+    ) -> None:
+        """Opt-in content: the prompt messages and system instructions.
+
+        ``SPAN_ONLY``/``SPAN_AND_EVENT``: JSON strings ``gen_ai.input.messages`` and
+        ``gen_ai.system_instructions`` on the span; ``EVENT_ONLY``/``SPAN_AND_EVENT``: the
+        same in structured form on the ``gen_ai.client.inference.operation.details``
+        event. ``NO_CONTENT``: nothing. Format: :mod:`agentotel.content`.
+        """
+        runtime = RUNTIME
+        if runtime.capture == content.NO_CONTENT:
+            return
+        try:
+            values: list[tuple[str, list[dict[str, Any]]]] = [
+                (sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
+            ]
+            if system_instructions is not None:
+                values.append(
+                    (
+                        sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+                        content.system_instructions(system_instructions),
+                    )
+                )
+            self._capture(values, runtime)
+        except Exception:  # noqa: BLE001
+            log_throttled(_logger, "agentotel failed to capture content", exc_info=True)
+
+    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the completion (``gen_ai.output.messages``); see :meth:`record_input`.
+
+        Accepts OpenAI ``choices`` entries, assistant messages or strings.
+        """
+        runtime = RUNTIME
+        if runtime.capture == content.NO_CONTENT:
+            return
+        try:
+            self._capture([(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))], runtime)
+        except Exception:  # noqa: BLE001
+            log_throttled(_logger, "agentotel failed to capture content", exc_info=True)
+
+    def _capture(self, values: list[tuple[str, list[dict[str, Any]]]], runtime: Runtime) -> None:
+        for key, value in values:
+            if runtime.capture in content.ON_SPAN:
+                self.span.set_attribute(key, content.to_json(value, runtime.content_max_length))
+            if runtime.capture in content.ON_EVENT:
+                self._event_details()[key] = content.bound_parts(value, runtime.content_max_length)
+
+    def _emit_details(self, runtime: Runtime) -> None:
+        """The ``gen_ai.client.inference.operation.details`` event, parented to the span."""
+        details = self._details
+        if details is None or runtime.event_logger is None:
+            return
+        if not any(key in details for key in sc.CONTENT_ATTRIBUTES):
+            return
+        attributes: dict[str, Any] = self._with_error(self._start_attributes())
+        attributes.update(details)
+        runtime.event_logger.emit(
+            LogRecord(
+                event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=self._context
+            )
+        )
+
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        if self._details is not None:
+            self._emit_details(runtime)
         attributes = self._with_error(self._base_attributes())
         if self.response_model is not None:
             attributes[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
@@ -518,6 +661,30 @@ class Tool(Operation):
             if value is not None:
                 attributes[key] = value
         return attributes
+
+    def record_arguments(self, arguments: Any) -> None:
+        """Opt-in content: the tool's arguments (``gen_ai.tool.call.arguments``, JSON).
+
+        Captured on the span with ``SPAN_ONLY``/``SPAN_AND_EVENT`` (the conventions define
+        no tool event). The decorator form records the call's arguments by itself.
+        """
+        self._set_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments)
+
+    def record_result(self, result: Any) -> None:
+        """Opt-in content: the tool's result (``gen_ai.tool.call.result``, JSON)."""
+        self._set_content(sc.GEN_AI_TOOL_CALL_RESULT, result)
+
+    def _on_call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        try:
+            arguments: Any = dict(inspect.signature(fn).bind_partial(*args, **kwargs).arguments)
+        except (TypeError, ValueError):
+            arguments = {"args": list(args), **kwargs}
+        self.record_arguments(arguments)
+
+    def _on_return(self, value: Any) -> None:
+        self.record_result(value)
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         attributes: Attributes = {sc.GEN_AI_TOOL_NAME: self.name}
