@@ -1,0 +1,568 @@
+"""Every Grafana panel query and every Prometheus rule expression, run on a real Prometheus.
+
+A real ``prometheus`` server (Debian's package) scrapes the running demo
+(``python -m examples.support_assistant``), whose metrics are served by the Python
+Prometheus exporter. The scrape job is named after the demo's ``service.name`` and keeps
+exported labels (``honor_labels``), so series carry the same ``job`` label as when they
+come through the Collector's ``prometheus`` exporter; both exporters translate names the
+same way (``agentotel_llm_cost_USD_total``, ``gen_ai_client_operation_duration_seconds_bucket``).
+A second job named ``otel-collector`` points at a closed port, the state
+``TelemetryPipelineDown`` exists to catch.
+
+Prometheus loads ``collector-config/prometheus/alerts.yml`` itself (1 s evaluation), so alert
+expressions that read recording rules see real recorded series.
+
+Queries that legitimately return nothing here are listed in ``EXPECTED_EMPTY`` with the
+reason; everything else must return at least one finite sample.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import requests
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "collector-config"
+DASHBOARDS = CONFIG / "grafana" / "dashboards"
+RULES = CONFIG / "prometheus" / "alerts.yml"
+
+T = TypeVar("T")
+
+SCRAPE_INTERVAL = "500ms"
+# Values Grafana would give its built-in variables; the windows cover the whole demo run.
+BUILTIN_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "5m"}
+DEADLINE_S = 120.0
+
+# Queries that return no samples against the demo, by id, with the reason.
+EXPECTED_EMPTY: dict[str, str] = {
+    "dashboard agentotel-overview / Span calls per second by span name / A": (
+        "traces_span_metrics_* come from the Collector's spanmetrics connector, which"
+        " computes them from spans inside the Collector; no Collector runs here"
+    ),
+    "dashboard agentotel-overview / Span p95 duration by span name / A": (
+        "traces_span_metrics_* come from the Collector's spanmetrics connector"
+    ),
+    "alert CollectorExportFailing": (
+        "otelcol_exporter_send_failed_* are the Collector's own metrics; no Collector runs here"
+    ),
+}
+# Alert expressions return series only while their condition holds; whether the demo's
+# traffic crosses a threshold (e.g. 5% LLM errors) is not what this test checks. They must
+# evaluate without error. TelemetryPipelineDown is the exception: the closed
+# `otel-collector` target makes its condition true, so it must return a series.
+ALERTS_THAT_MUST_FIRE = {"TelemetryPipelineDown"}
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class Query:
+    """One PromQL expression to evaluate, with a stable id for reports."""
+
+    id: str
+    expr: str
+    kind: str  # "panel" | "record" | "alert"
+
+
+def _substitute(expr: str, values: dict[str, str]) -> str:
+    for name in sorted(values, key=len, reverse=True):
+        expr = expr.replace(name, values[name])
+    return expr
+
+
+def dashboard_variables(dashboard: dict[str, Any]) -> list[dict[str, Any]]:
+    return list(dashboard.get("templating", {}).get("list", []))
+
+
+def all_values(dashboard: dict[str, Any]) -> dict[str, str]:
+    """``$name`` -> the variable's "All" value (what the dashboard loads with)."""
+    values = dict(BUILTIN_VARIABLES)
+    for var in dashboard_variables(dashboard):
+        values["$" + var["name"]] = var.get("allValue") or ".*"
+    return values
+
+
+def is_prometheus(datasource: Any) -> bool:
+    return isinstance(datasource, dict) and datasource.get("type") == "prometheus"
+
+
+def dashboard_queries(
+    dashboard: dict[str, Any], values: dict[str, str] | None = None
+) -> list[Query]:
+    """Every Prometheus target of every panel, variables substituted."""
+    values = values if values is not None else all_values(dashboard)
+    queries = []
+    for panel in dashboard.get("panels", []):
+        for target in panel.get("targets", []):
+            datasource = target.get("datasource", panel.get("datasource"))
+            if not is_prometheus(datasource):
+                continue
+            qid = f"dashboard {dashboard['uid']} / {panel['title']} / {target['refId']}"
+            queries.append(Query(qid, _substitute(target["expr"], values), "panel"))
+    return queries
+
+
+def rule_queries(rules: dict[str, Any]) -> list[Query]:
+    queries = []
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            if "record" in rule:
+                queries.append(Query(f"record {rule['record']}", rule["expr"], "record"))
+            else:
+                queries.append(Query(f"alert {rule['alert']}", rule["expr"], "alert"))
+    return queries
+
+
+def load_dashboards() -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted(DASHBOARDS.glob("*.json"))]
+
+
+# --------------------------------------------------------------------------- checker
+
+
+@dataclass
+class Outcome:
+    query: Query
+    error: str | None = None
+    samples: list[float] = field(default_factory=list)
+
+    @property
+    def finite(self) -> bool:
+        return any(math.isfinite(v) for v in self.samples)
+
+
+class Prometheus:
+    """A thin client for Prometheus's HTTP API."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.session = requests.Session()
+
+    def query(self, expr: str) -> dict[str, Any]:
+        response = self.session.get(
+            f"{self.base_url}/api/v1/query", params={"query": expr}, timeout=10
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def evaluate(self, query: Query) -> Outcome:
+        body = self.query(query.expr)
+        if body.get("status") != "success":
+            return Outcome(query, error=f"{body.get('errorType')}: {body.get('error')}")
+        data = body["data"]
+        if data["resultType"] == "vector":
+            samples = [float(item["value"][1]) for item in data["result"]]
+        elif data["resultType"] == "scalar":
+            samples = [float(data["result"][1])]
+        else:
+            return Outcome(query, error=f"unexpected result type {data['resultType']}")
+        return Outcome(query, samples=samples)
+
+    def label_values(self, label: str, match: str) -> list[str]:
+        response = self.session.get(
+            f"{self.base_url}/api/v1/label/{urllib.parse.quote(label)}/values",
+            params={"match[]": match},
+            timeout=10,
+        )
+        body = response.json()
+        if body.get("status") != "success":
+            raise AssertionError(f"label values {label} {match}: {body}")
+        values: list[str] = body["data"]
+        return values
+
+    def rules(self) -> list[dict[str, Any]]:
+        body = self.session.get(f"{self.base_url}/api/v1/rules", timeout=10).json()
+        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
+
+
+@dataclass(frozen=True)
+class Problem:
+    query: Query
+    what: str  # "ERROR <message>" | "EMPTY" | "NO FINITE SAMPLE"
+
+    def __str__(self) -> str:
+        return f"{self.query.id}: {self.what}\n    {self.query.expr}"
+
+
+def problems(outcomes: list[Outcome], may_be_empty: Callable[[Query], bool]) -> list[Problem]:
+    """What is wrong with the outcomes: errors, and empty or all-NaN results."""
+    found = []
+    for outcome in outcomes:
+        if outcome.error:
+            found.append(Problem(outcome.query, f"ERROR {outcome.error}"))
+        elif not outcome.finite and not may_be_empty(outcome.query):
+            found.append(Problem(outcome.query, "NO FINITE SAMPLE" if outcome.samples else "EMPTY"))
+    return found
+
+
+def may_be_empty(query: Query) -> bool:
+    if query.id in EXPECTED_EMPTY:
+        return True
+    return query.kind == "alert" and query.id.removeprefix("alert ") not in ALERTS_THAT_MUST_FIRE
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def binary(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed; .ci/run installs Debian's prometheus package")
+        pytest.skip(f"{name} is not installed (apt-get install prometheus)")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def poll(what: str, attempt: Callable[[], T], timeout_s: float = DEADLINE_S) -> T:
+    """The first result of ``attempt`` that is truthy and raised no request/parse error."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            result = attempt()
+            if result:
+                return result
+        except (requests.RequestException, ValueError, KeyError, IndexError):
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
+
+
+class Demo:
+    """``python -m examples.support_assistant`` serving /metrics on a given port."""
+
+    def __init__(self, port: int, workdir: Path, args: list[str]) -> None:
+        env = {
+            k: v for k, v in os.environ.items()
+            if not k.startswith(("OTEL_", "OPENAI_"))
+        }
+        env.update(
+            OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
+            OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
+            PYTHONUNBUFFERED="1",
+        )
+        self.url = f"http://127.0.0.1:{port}/metrics"
+        self.log = workdir / f"demo-{port}-{len(list(workdir.glob('demo-*')))}.log"
+        self._log_file = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "examples.support_assistant", "--quiet", *args],
+            cwd=ROOT, env=env, stdout=self._log_file, stderr=subprocess.STDOUT,
+        )
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def wait_until_lingering(self) -> None:
+        def lingering() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"demo exited early:\n{self.output()}")
+            return "Lingering" in self.output()
+
+        poll("the demo to finish its run", lingering)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        self._log_file.close()
+
+
+def service_name_from(metrics_text: str) -> str:
+    match = re.search(r'^target_info\{[^}]*service_name="([^"]+)"', metrics_text, re.M)
+    if match is None:
+        raise ValueError("no target_info with service_name yet")
+    return match.group(1)
+
+
+def prometheus_config(service: str, demo_port: int, closed_port: int) -> dict[str, Any]:
+    return {
+        "global": {
+            "scrape_interval": SCRAPE_INTERVAL,
+            "scrape_timeout": SCRAPE_INTERVAL,
+            "evaluation_interval": "1s",
+        },
+        "rule_files": [str(RULES)],
+        "scrape_configs": [
+            {
+                # Named like the series the Collector's prometheus exporter labels with
+                # job=<service.name>; honor_labels as for the collector target.
+                "job_name": service,
+                "honor_labels": True,
+                "static_configs": [{"targets": [f"127.0.0.1:{demo_port}"]}],
+            },
+            {
+                "job_name": "otel-collector",
+                "static_configs": [{"targets": [f"127.0.0.1:{closed_port}"]}],
+            },
+        ],
+    }
+
+
+@dataclass
+class LiveStack:
+    prometheus: Prometheus
+    service: str
+    demo_output: str
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LiveStack]:
+    prometheus_bin = binary("prometheus")
+    with tempfile.TemporaryDirectory(prefix="agentotel-prom-") as tmp:
+        workdir = Path(tmp)
+        demo_port, prom_port, closed_port = free_port(), free_port(), free_port()
+
+        # 1. A short run, to learn the service name the demo reports (target_info).
+        probe = Demo(demo_port, workdir, ["--limit", "1", "--linger", "60"])
+        try:
+            service = poll(
+                "the demo's /metrics",
+                lambda: service_name_from(requests.get(probe.url, timeout=5).text),
+            )
+        finally:
+            probe.stop()
+
+        # 2. Prometheus scraping the demo's port every 500 ms, evaluating the rules.
+        config_path = workdir / "prometheus.yml"
+        config_path.write_text(yaml.safe_dump(prometheus_config(service, demo_port, closed_port)))
+        prom_log = (workdir / "prometheus.log").open("w")
+        server = subprocess.Popen(
+            [
+                prometheus_bin,
+                f"--config.file={config_path}",
+                f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{prom_port}",
+                "--storage.tsdb.retention.time=1h",
+            ],
+            stdout=prom_log, stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{prom_port}"
+        demo = None
+        try:
+            poll(
+                "Prometheus to be ready",
+                lambda: requests.get(f"{base_url}/-/ready", timeout=2).status_code == 200,
+            )
+            client = Prometheus(base_url)
+
+            # 3. The full run, scraped while it happens, so counters rise between scrapes.
+            demo = Demo(demo_port, workdir, ["--linger", "90"])
+            demo.wait_until_lingering()
+            finished_at = time.time()
+
+            def scraped_after_run() -> bool:
+                up = client.query(f'timestamp(up{{job="{service}"}} == 1)')["data"]["result"]
+                return bool(up) and float(up[0]["value"][1]) > finished_at + 1
+
+            poll("a scrape after the run", scraped_after_run)
+
+            def rules_evaluated_after_run() -> bool:
+                groups = client.session.get(f"{base_url}/api/v1/rules", timeout=5).json()
+                stamps = [g["lastEvaluation"] for g in groups["data"]["groups"]]
+                return all(_epoch(stamp) > finished_at + 1.5 for stamp in stamps)
+
+            poll("rule evaluations after the run", rules_evaluated_after_run)
+            yield LiveStack(client, service, demo.output())
+        finally:
+            if demo is not None:
+                demo.stop()
+            server.terminate()
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=20)
+            prom_log.close()
+
+
+def _epoch(rfc3339: str) -> float:
+    # e.g. 2026-01-01T10:00:00.123456789Z -> seconds; Prometheus writes nanoseconds.
+    stamp = re.sub(r"(\.\d{6})\d*", r"\1", rfc3339.replace("Z", "+00:00"))
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_every_dashboard_panel_query_returns_data(stack: LiveStack) -> None:
+    queries = [q for board in load_dashboards() for q in dashboard_queries(board)]
+    outcomes = [stack.prometheus.evaluate(q) for q in queries]
+    found = problems(outcomes, may_be_empty)
+    non_empty = sum(1 for o in outcomes if o.finite)
+    assert found == [], (
+        f"{len(found)} of {len(queries)} panel queries failed "
+        f"({non_empty} returned data):\n" + "\n".join(map(str, found))
+    )
+
+
+def test_every_recording_rule_expression_returns_data(stack: LiveStack) -> None:
+    rules = yaml.safe_load(RULES.read_text())
+    queries = [q for q in rule_queries(rules) if q.kind == "record"]
+    outcomes = [stack.prometheus.evaluate(q) for q in queries]
+    found = problems(outcomes, may_be_empty)
+    assert found == [], "\n".join(map(str, found))
+
+
+def test_every_alert_expression_evaluates(stack: LiveStack) -> None:
+    rules = yaml.safe_load(RULES.read_text())
+    queries = [q for q in rule_queries(rules) if q.kind == "alert"]
+    outcomes = [stack.prometheus.evaluate(q) for q in queries]
+    found = problems(outcomes, may_be_empty)
+    assert found == [], "\n".join(map(str, found))
+
+
+def test_telemetry_pipeline_down_fires_for_the_unreachable_collector(stack: LiveStack) -> None:
+    body = stack.prometheus.query(
+        'ALERTS{alertname="TelemetryPipelineDown", job="otel-collector"}'
+    )
+    states = {item["metric"]["alertstate"] for item in body["data"]["result"]}
+    assert states & {"pending", "firing"}, body
+
+
+def test_every_rule_is_healthy_in_prometheus(stack: LiveStack) -> None:
+    rules = stack.prometheus.rules()
+    unhealthy = [
+        f"{r.get('name')}: {r.get('health')} {r.get('lastError', '')}"
+        for r in rules if r.get("health") != "ok"
+    ]
+    assert len(rules) == len(rule_queries(yaml.safe_load(RULES.read_text())))
+    assert unhealthy == []
+
+
+def test_expected_empty_queries_are_empty_for_the_stated_reason(stack: LiveStack) -> None:
+    queries = {q.id: q for board in load_dashboards() for q in dashboard_queries(board)}
+    queries.update({q.id: q for q in rule_queries(yaml.safe_load(RULES.read_text()))})
+    assert set(EXPECTED_EMPTY) <= set(queries), set(EXPECTED_EMPTY) - set(queries)
+    non_empty = [
+        qid for qid in EXPECTED_EMPTY if stack.prometheus.evaluate(queries[qid]).samples
+    ]
+    assert non_empty == []
+
+
+def test_dashboard_variables_resolve_to_values(stack: LiveStack) -> None:
+    empty = []
+    for board in load_dashboards():
+        values = all_values(board)
+        for var in dashboard_variables(board):
+            label, match = parse_label_values(var["query"]["query"])
+            if not stack.prometheus.label_values(label, _substitute(match, values)):
+                empty.append(f"{board['uid']} ${var['name']}")
+    assert empty == []
+
+
+def test_panel_queries_run_with_concrete_variable_values(stack: LiveStack) -> None:
+    """Each variable set to its first value (as a user picking one would) instead of All."""
+    errors = []
+    for board in load_dashboards():
+        values = all_values(board)
+        for var in dashboard_variables(board):
+            label, match = parse_label_values(var["query"]["query"])
+            found = stack.prometheus.label_values(label, _substitute(match, values))
+            values["$" + var["name"]] = regex_literal(found[0])
+        for query in dashboard_queries(board, values):
+            outcome = stack.prometheus.evaluate(query)
+            if outcome.error:
+                errors.append(f"{query.id}: {outcome.error}")
+    assert errors == []
+
+
+def test_cost_counter_is_served_as_agentotel_llm_cost_usd_total(stack: LiveStack) -> None:
+    body = stack.prometheus.query(
+        f'count by (__name__) ({{__name__=~"agentotel_llm_cost.*", job="{stack.service}"}})'
+    )
+    names = {item["metric"]["__name__"] for item in body["data"]["result"]}
+    assert names == {"agentotel_llm_cost_USD_total"}
+
+
+def regex_literal(value: str) -> str:
+    """``value`` as a regex inside a PromQL string, as Grafana writes a selected value."""
+    return re.sub(r"([.*+?^${}()|\[\]\\/])", r"\\\\\1", value)
+
+
+def parse_label_values(query: str) -> tuple[str, str]:
+    """``label_values(metric{sel}, label)`` -> (label, series selector)."""
+    match = re.fullmatch(r"label_values\((.+),\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)", query.strip())
+    if match is None:
+        raise ValueError(f"not a label_values() query: {query}")
+    return match.group(2), match.group(1)
+
+
+# ------------------------------------------------- the checker catches broken queries
+
+
+def test_checker_reports_a_misspelled_metric_in_a_dashboard(stack: LiveStack) -> None:
+    board = json.loads((DASHBOARDS / "llm.json").read_text())
+    broken = json.loads(
+        json.dumps(board).replace(
+            "gen_ai_client_token_usage_sum", "gen_ai_client_tokens_usage_sum"
+        )
+    )
+    outcomes = [stack.prometheus.evaluate(q) for q in dashboard_queries(broken)]
+    found = problems(outcomes, may_be_empty)
+    assert [(p.query.id, p.what) for p in found] == [
+        ("dashboard agentotel-llm / Tokens per second by type / A", "EMPTY"),
+        ("dashboard agentotel-llm / Tokens per second by model and type / A", "EMPTY"),
+    ]
+
+
+def test_checker_reports_a_rule_expression_that_does_not_parse(stack: LiveStack) -> None:
+    expr = "sum by (job (rate(gen_ai_invoke_agent_duration_seconds_count[5m]))"
+    broken = Query("record broken", expr, "record")
+    found = problems([stack.prometheus.evaluate(broken)], may_be_empty)
+    assert len(found) == 1 and found[0].what.startswith("ERROR bad_data")
+
+
+def test_checker_reports_a_misspelled_metric_in_a_rule(stack: LiveStack) -> None:
+    rules = yaml.safe_load(
+        RULES.read_text().replace("agentotel_llm_cost_USD_total", "agentotel_llm_cost_usd_total")
+    )
+    outcomes = [stack.prometheus.evaluate(q) for q in rule_queries(rules) if q.kind == "record"]
+    found = problems(outcomes, may_be_empty)
+    assert [(p.query.id, p.what) for p in found] == [
+        ("record agentotel:llm_cost_usd:increase1h", "EMPTY")
+    ]
+
+
+def test_checker_reports_a_misspelled_label_in_a_dashboard(stack: LiveStack) -> None:
+    board = json.loads((DASHBOARDS / "guardrails.json").read_text())
+    broken = json.loads(
+        json.dumps(board).replace(
+            'agentotel_guardrail_verdict=\\"deny\\"', 'agentotel_guardrail_verdic=\\"deny\\"'
+        )
+    )
+    assert broken != board
+    outcomes = [stack.prometheus.evaluate(q) for q in dashboard_queries(broken)]
+    found = problems(outcomes, may_be_empty)
+    assert [(p.query.id, p.what) for p in found] == [
+        ("dashboard agentotel-guardrails / Blocks per second by guardrail and target / A", "EMPTY")
+    ]
