@@ -163,8 +163,13 @@ def _redactor(redact: Callable[[Any], Any]) -> Processor:
             redacted = None
         if not isinstance(redacted, dict):
             redacted = {_EVENT: _REDACTION_FAILED}
-        kept = {k: v for k, v in event_dict.items() if k in _STRUCTURAL_KEYS}
-        return {**kept, **redacted}
+        result = {  # the original key order, for readable lines
+            key: value if key in _STRUCTURAL_KEYS else redacted[key]
+            for key, value in event_dict.items()
+            if key in _STRUCTURAL_KEYS or key in redacted
+        }
+        result.update((key, value) for key, value in redacted.items() if key not in result)
+        return result
 
     return redact_event
 
@@ -250,10 +255,15 @@ def _bridge(logger_provider: LoggerProvider) -> Processor:
                 pass
             finally:
                 _emitting.reset(token)
-        event_dict.pop(_EXCEPTION_TYPE, None)
         return event_dict
 
     return emit_to_otel
+
+
+def drop_private_keys(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Remove the keys that only hand data over between processors (not rendered)."""
+    event_dict.pop(_EXCEPTION_TYPE, None)
+    return event_dict
 
 
 # --------------------------------------------------------------------------- configuration
@@ -335,6 +345,7 @@ def configure(
     if logger_provider is not None:
         final.append(_bridge(logger_provider))
     final += [
+        drop_private_keys,
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
         _renderer(chosen_format, target),
     ]

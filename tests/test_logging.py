@@ -23,6 +23,9 @@ import pytest
 import structlog
 from opentelemetry import trace
 from opentelemetry._logs import SeverityNumber
+from opentelemetry.exporter.otlp.proto.grpc._log_exporter import (
+    OTLPLogExporter as GrpcOTLPLogExporter,
+)
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import (
     LoggerProvider,
@@ -40,6 +43,13 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from otlp_receiver import (  # noqa: F401  (otlp_receiver is a pytest fixture)
+    GRPC,
+    HTTP,
+    PROTOCOLS,
+    OtlpReceiver,
+    otlp_receiver,
+)
 
 import agentotel.logging as agentotel_logging
 
@@ -407,6 +417,25 @@ def test_logged_exception_is_bridged_as_exception_type_and_stacktrace(
     assert only_line(stream)["exception"] == attributes["exception.stacktrace"]
 
 
+def test_json_line_of_a_logged_exception_has_the_traceback_under_exception(
+    stream: io.StringIO,
+) -> None:
+    agentotel_logging.configure(
+        logger_provider=None, service_name=SERVICE, log_format="json", stream=stream
+    )
+    try:
+        raise PaymentDeclinedError("card expired")
+    except PaymentDeclinedError:
+        agentotel_logging.get_logger().exception("charge failed")
+
+    line = only_line(stream)
+
+    assert set(line) == {"event", "level", "logger", "timestamp", "service.name", "exception"}
+    assert line["level"] == "error"
+    assert line["exception"].startswith("Traceback (most recent call last):")
+    assert line["exception"].endswith(f"{__name__}.PaymentDeclinedError: card expired")
+
+
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
@@ -664,6 +693,60 @@ def test_otlp_exporter_failing_against_a_closed_port_does_not_feed_back(
     assert exporter.records_attempted == 1
     assert lines[0]["event"] == "user action"
     assert any(line["logger"].startswith("opentelemetry.exporter") for line in lines[1:])
+
+
+# --------------------------------------------------------------------------- over the wire
+def _otlp_log_exporter(receiver: OtlpReceiver, protocol: str) -> LogRecordExporter:
+    if protocol == GRPC:
+        return GrpcOTLPLogExporter(endpoint=receiver.grpc_endpoint, insecure=True, timeout=5)
+    assert protocol == HTTP
+    return OTLPLogExporter(endpoint=f"{receiver.http_endpoint}/v1/logs", timeout=5)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_log_records_arrive_over_otlp_with_severity_attributes_and_trace_context(
+    otlp_receiver: OtlpReceiver, protocol: str, tracer: trace.Tracer,  # noqa: F811
+    stream: io.StringIO,
+) -> None:
+    provider = LoggerProvider(resource=Resource.create({"service.name": SERVICE}))
+    provider.add_log_record_processor(
+        BatchLogRecordProcessor(_otlp_log_exporter(otlp_receiver, protocol))
+    )
+    agentotel_logging.configure(
+        logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
+    )
+    try:
+        with tracer.start_as_current_span("checkout") as span:
+            agentotel_logging.get_logger(tenant="acme").warning(
+                "card retry", attempt=2, amount_usd=12.5, tags=["eu", "vip"]
+            )
+            logging.getLogger("payments.gateway").error("gateway timeout", extra={"psp": "x"})
+        agentotel_logging.get_logger().info("after the span")
+        assert provider.force_flush()
+    finally:
+        agentotel_logging.unconfigure()
+        provider.shutdown()
+    trace_id, span_id = ids_of(span)
+
+    assert otlp_receiver.wait_for(lambda: len(otlp_receiver.log_records()) >= 3)
+    by_body = {r.body: r for r in otlp_receiver.log_records()}
+    assert sorted(by_body) == ["after the span", "card retry", "gateway timeout"]
+    retry, timeout, after = (
+        by_body["card retry"], by_body["gateway timeout"], by_body["after the span"],
+    )
+    assert (retry.severity_number, retry.severity_text) == (13, "WARN")
+    assert retry.attributes == {
+        "tenant": "acme", "attempt": 2, "amount_usd": 12.5, "tags": ("eu", "vip"),
+    }
+    assert (retry.trace_id, retry.span_id) == (trace_id, span_id)
+    assert (retry.scope_name, retry.resource["service.name"]) == (__name__, SERVICE)
+    assert (timeout.severity_number, timeout.severity_text) == (17, "ERROR")
+    assert timeout.attributes == {"psp": "x"}
+    assert (timeout.trace_id, timeout.span_id, timeout.scope_name) == (
+        trace_id, span_id, "payments.gateway",
+    )
+    assert (after.severity_number, after.trace_id, after.span_id) == (9, "", "")
+    assert {r.transport for r in otlp_receiver.log_records()} == {protocol}
 
 
 # --------------------------------------------------------------------------- install / undo
