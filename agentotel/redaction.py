@@ -734,8 +734,11 @@ def _blank_strings(value: Any) -> Any:
     return value
 
 
-def _redacted_mapping(attrs: Attributes, redact: Callable[[Any, str | None], Any]) -> Attributes:
-    """``attrs`` redacted; the same object if unchanged; dropped counts kept."""
+def _redacted_mapping(
+    attrs: Attributes, redact: Callable[[Any, str | None], Any], dropped: int | None = None
+) -> Attributes:
+    """``attrs`` redacted; the same object if unchanged. The dropped-attribute count
+    (``dropped``, or that of ``attrs`` itself) is carried over."""
     if not attrs:
         return attrs
     result: dict[str, AnyValue] = {}
@@ -746,54 +749,73 @@ def _redacted_mapping(attrs: Attributes, redact: Callable[[Any, str | None], Any
         result[key] = new
     if not changed:
         return attrs
-    dropped = attrs.dropped if isinstance(attrs, BoundedAttributes) else 0
-    bounded = BoundedAttributes(maxlen=None, attributes=result, immutable=True)
+    return _bounded_attributes(result, _dropped(attrs) if dropped is None else dropped)
+
+
+def _dropped(attrs: Attributes) -> int:
+    return attrs.dropped if isinstance(attrs, BoundedAttributes) else 0
+
+
+def _bounded_attributes(attrs: Attributes, dropped: int) -> Attributes:
+    """``attrs`` as an immutable :class:`BoundedAttributes` reporting ``dropped``."""
+    bounded = BoundedAttributes(maxlen=None, attributes=attrs, immutable=True)
     bounded.dropped = dropped
     return bounded
 
 
-def _same_bounds(original: Sequence[Any], items: list[Any]) -> Sequence[Any]:
-    if isinstance(original, BoundedList):
-        bounded: BoundedList[Any] = BoundedList.from_seq(None, items)
-        bounded.dropped = original.dropped
-        return bounded
-    return tuple(items)
+def _bounded_list(items: Sequence[Any], dropped: int) -> Sequence[Any]:
+    """``items`` as a :class:`BoundedList` reporting ``dropped`` (a tuple if none were)."""
+    if not dropped:
+        return tuple(items)
+    bounded: BoundedList[Any] = BoundedList.from_seq(None, items)
+    bounded.dropped = dropped
+    return bounded
+
+
+def _redacted_event(event: Event, redact: Callable[[Any, str | None], Any]) -> Event:
+    attributes = _redacted_mapping(event.attributes, redact)
+    if attributes is event.attributes:
+        return event
+    return Event(event.name, attributes, event.timestamp)
+
+
+def _redacted_link(link: Link, redact: Callable[[Any, str | None], Any]) -> Link:
+    attributes = _redacted_mapping(link.attributes, redact)
+    if attributes is link.attributes:
+        return link
+    return Link(link.context, attributes)
 
 
 def _redacted_span(span: ReadableSpan, redact: Callable[[Any, str | None], Any]) -> ReadableSpan:
     """A new span with redacted attributes, event/link attributes and status description;
-    ``span`` itself when nothing changed."""
-    attributes = _redacted_mapping(span.attributes, redact)
-    events = [
-        Event(e.name, _redacted_mapping(e.attributes, redact), e.timestamp) for e in span.events
-    ]
-    events_changed = any(
-        new.attributes is not old.attributes for new, old in zip(events, span.events, strict=True)
-    )
-    links = [Link(link.context, _redacted_mapping(link.attributes, redact)) for link in span.links]
-    links_changed = any(
-        new.attributes is not old.attributes for new, old in zip(links, span.links, strict=True)
-    )
+    ``span`` itself when nothing changed. Dropped attribute/event/link counts are kept."""
+    original_attributes = span.attributes  # a new read-only view on every access
+    attributes = _redacted_mapping(original_attributes, redact, span.dropped_attributes)
+    original_events, original_links = span.events, span.links
+    events = [_redacted_event(event, redact) for event in original_events]
+    links = [_redacted_link(link, redact) for link in original_links]
     status = span.status
     if status.description:
         description = redact(status.description, None)
         if description is not status.description:
             status = Status(status.status_code, description)
     if (
-        attributes is span.attributes
-        and not events_changed
-        and not links_changed
+        attributes is original_attributes
         and status is span.status
+        and all(new is old for new, old in zip(events, original_events, strict=True))
+        and all(new is old for new, old in zip(links, original_links, strict=True))
     ):
         return span
+    if attributes is original_attributes and span.dropped_attributes:
+        attributes = _bounded_attributes(attributes, span.dropped_attributes)
     return ReadableSpan(
         name=span.name,
         context=span.context,
         parent=span.parent,
         resource=span.resource,
         attributes=attributes,
-        events=_same_bounds(span.events, events) if events_changed else span.events,
-        links=_same_bounds(span.links, links) if links_changed else span.links,
+        events=_bounded_list(events, span.dropped_events),
+        links=_bounded_list(links, span.dropped_links),
         kind=span.kind,
         status=status,
         start_time=span.start_time,
