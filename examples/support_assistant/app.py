@@ -3,17 +3,24 @@
     python -m examples.support_assistant [--requests PATH] [--limit N] [--linger SECONDS]
                                          [--quiet]
 
-Telemetry defaults (an ``OTEL_*_EXPORTER`` variable, when set, wins):
+Handles each request of the input file (default: the bundled ``data/requests.jsonl``)
+in its own ``support-triage`` workflow, prints one result line per request, then a
+summary of the run and of its telemetry, and exits 0 once the run is complete, also when
+some requests were denied or failed (2 when the input cannot be read).
+
+Telemetry defaults (an ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` variable, when set, wins):
 
 - no OTLP endpoint configured: trace trees on the terminal (``agentotel_console``),
   metrics on Prometheus ``/metrics`` (``OTEL_EXPORTER_PROMETHEUS_HOST``/``_PORT``,
   default ``localhost:9464``), no log export;
 - ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or a per-signal ``..._TRACES/_METRICS/_LOGS_ENDPOINT``)
-  set: traces, metrics and logs are also exported over OTLP.
+  set: traces, metrics and logs are also exported over OTLP
+  (``OTEL_EXPORTER_OTLP_PROTOCOL``).
 
-``--quiet`` leaves the trace trees out. The model API is a local fake server
-(:mod:`.fake_openai`) unless both ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are set.
-Exit status 0 when the run completes, also when some requests were denied or failed.
+``--quiet`` leaves the trace trees out; ``--linger S`` keeps the process (and
+``/metrics``) up for S seconds after the run. The model API is a local fake server
+(:mod:`.fake_openai`) unless both ``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` are set;
+``OPENAI_MODEL`` then picks the model for all agents.
 """
 
 from __future__ import annotations
@@ -28,11 +35,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry.sdk.trace import TracerProvider
+
 import agentotel
 
 from .fake_openai import FakeOpenAIServer
 from .llm_client import ChatClient
-from .summary import format_summary, read_summary
+from .summary import RunStatistics
 from .workflow import DEFAULT_REQUESTS, Outcome, SupportAssistant, SupportRequest, load_requests
 
 SERVICE_NAME = "support-assistant"
@@ -74,9 +83,22 @@ def _endpoint_set(env: Mapping[str, str], signal: str) -> bool:
     )
 
 
-def exporter_settings(env: Mapping[str, str], *, quiet: bool = False) -> dict[str, str]:
-    """The ``traces_exporter``/``metrics_exporter``/``logs_exporter`` arguments for
-    :func:`agentotel.init`.
+@dataclass(frozen=True)
+class Exporters:
+    """Comma lists for ``agentotel.init(traces_exporter=..., metrics_exporter=...,
+    logs_exporter=...)``."""
+
+    traces: str
+    metrics: str
+    logs: str
+
+    def describe(self) -> str:
+        return f"traces={self.traces}, metrics={self.metrics}, logs={self.logs}"
+
+
+def exporter_settings(env: Mapping[str, str], *, quiet: bool = False) -> Exporters:
+    """The demo's exporters (explicit ``init()`` arguments win over the environment in
+    agentotel, so the demo computes them from the environment itself).
 
     ``OTEL_{TRACES,METRICS,LOGS}_EXPORTER`` win when set. Otherwise: traces go to the
     terminal as trees (unless ``quiet``), metrics to Prometheus ``/metrics``, logs
@@ -84,15 +106,15 @@ def exporter_settings(env: Mapping[str, str], *, quiet: bool = False) -> dict[st
     """
     local = {"traces": [] if quiet else ["agentotel_console"], "metrics": ["prometheus"],
              "logs": []}
-    settings = {}
+    chosen = {}
     for signal, exporters in local.items():
         explicit = env.get(f"OTEL_{signal.upper()}_EXPORTER")
         if explicit:
-            settings[f"{signal}_exporter"] = explicit
-            continue
-        chosen = (["otlp"] if _endpoint_set(env, signal) else []) + exporters
-        settings[f"{signal}_exporter"] = ",".join(chosen) or "none"
-    return settings
+            chosen[signal] = explicit
+        else:
+            otlp = ["otlp"] if _endpoint_set(env, signal) else []
+            chosen[signal] = ",".join(otlp + exporters) or "none"
+    return Exporters(**chosen)
 
 
 # --------------------------------------------------------------------------- model API
@@ -191,6 +213,7 @@ def linger(seconds: float, metrics_url: str | None) -> None:
 
 
 def metrics_url(env: Mapping[str, str], metrics_exporter: str) -> str | None:
+    """Where ``/metrics`` is served, or None without the prometheus exporter."""
     if "prometheus" not in metrics_exporter:
         return None
     host = env.get("OTEL_EXPORTER_PROMETHEUS_HOST", "localhost")
@@ -198,41 +221,56 @@ def metrics_url(env: Mapping[str, str], metrics_exporter: str) -> str | None:
     return f"http://{host}:{port}/metrics"
 
 
+def run(assistant: SupportAssistant, support_requests: list[SupportRequest]) -> list[Outcome]:
+    """Handle the requests one by one, printing a result line for each."""
+    outcomes = []
+    for request in support_requests:
+        started = time.monotonic()
+        outcome = handle_one(assistant, request)
+        outcomes.append(outcome)
+        _say(result_line(request, outcome, time.monotonic() - started))
+    return outcomes
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the demo; the process exit status (0 once the run completes, 2 on bad input)."""
     args = parse_args(argv)
+    try:
+        support_requests = load_requests(args.requests, args.limit)
+    except (OSError, ValueError) as error:
+        print(f"cannot read the requests: {error}", file=sys.stderr)
+        return 2
     env = os.environ
-    requests = load_requests(args.requests, args.limit)
     exporters = exporter_settings(env, quiet=args.quiet)
     # Ask the requests instrumentation for the stable HTTP semantic conventions
     # (http.request.method, http.response.status_code, error.type on failures).
     os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
-    telemetry = agentotel.init(SERVICE_NAME, environment=ENVIRONMENT, **exporters)
-    url = metrics_url(env, exporters["metrics_exporter"])
+    telemetry = agentotel.init(
+        SERVICE_NAME,
+        environment=ENVIRONMENT,
+        traces_exporter=exporters.traces,
+        metrics_exporter=exporters.metrics,
+        logs_exporter=exporters.logs,
+    )
+    statistics = RunStatistics()
+    if isinstance(telemetry.tracer_provider, TracerProvider):  # not with OTEL_SDK_DISABLED
+        telemetry.tracer_provider.add_span_processor(statistics)
+    url = metrics_url(env, exporters.metrics)
 
-    _say(f"Support assistant: {len(requests)} requests from {_display_path(args.requests)}")
-    _say("Exporters: " + ", ".join(f"{k.split('_')[0]}={v}" for k, v in exporters.items())
-         + (f"; metrics at {url}" if url else ""))
-    outcomes = []
+    _say(f"Support assistant: {len(support_requests)} requests from "
+         f"{_display_path(args.requests)}")
+    _say(f"Exporters: {exporters.describe()}" + (f"; metrics at {url}" if url else ""))
     with model_backend(env) as backend:
         _say(f"Model API: {backend.description}\n")
         client = ChatClient(backend.base_url, backend.api_key)
-        assistant = SupportAssistant(client)
-        for request in requests:
-            started = time.monotonic()
-            outcome = handle_one(assistant, request)
-            outcomes.append(outcome)
-            _say(result_line(request, outcome, time.monotonic() - started))
+        outcomes = run(SupportAssistant(client), support_requests)
         client.close()
 
     _say("\n== Run ==")
     _say("  " + run_summary(outcomes))
-    summary = read_summary()
-    if summary.empty:
-        _say("== Metrics: not shown (enable the prometheus metrics exporter to see them) ==")
-    else:
-        _say("== Metrics (as served on /metrics) ==")
-        for line in format_summary(summary):
-            _say(line)
+    _say("== Telemetry (counted from this run's spans) ==")
+    for line in statistics.lines():
+        _say(line)
     telemetry.force_flush()
     linger(args.linger, url)
     _say("Run complete.")

@@ -291,7 +291,7 @@ class FakeChatModel:
     def _findings(messages: list[dict[str, Any]]) -> str:
         """Summarise the tool results that follow the last assistant tool-call message."""
         calls: dict[str, str] = {}  # tool call id -> tool name
-        lines = []
+        lines: list[str] = []
         for message in messages:
             for call in message.get("tool_calls") or []:
                 calls[call.get("id", "")] = call.get("function", {}).get("name", "tool")
@@ -467,6 +467,7 @@ class FakeOpenAIServer:
         max_latency_s: float = 0.05,
         model: FakeChatModel | None = None,
     ) -> None:
+        self._host = host
         self._server = _Server((host, port), model or FakeChatModel(), max_latency_s)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="fake-openai", daemon=True
@@ -474,8 +475,7 @@ class FakeOpenAIServer:
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return f"http://{self._host}:{self._server.server_port}/v1"
 
     def start(self) -> FakeOpenAIServer:
         self._thread.start()

@@ -131,8 +131,10 @@ def find_secrets(text: str) -> list[Finding]:
 
 _INJECTION_PATTERNS: dict[str, re.Pattern[str]] = {
     "ignore_instructions": re.compile(
-        r"(?i)\b(?:ignore|disregard|forget|override)\b.{0,30}\b(?:previous|prior|above|"
-        r"earlier|all|your|the)\b.{0,20}\b(?:instructions|rules|guidelines|prompts?)\b"
+        r"(?i)\b(?:ignore|disregard|forget|override)\s+"
+        r"(?:(?:all|any|of|the|your|my|these|previous|prior|above|earlier|system|safety)\s+){0,4}"
+        r"(?:instructions|rules|guidelines|prompts?|directions|policies)\b"
+        r"|\b(?:ignore|disregard|forget)\s+(?:everything|anything)\s+(?:above|before|earlier)"
     ),
     "reveal_system_prompt": re.compile(
         r"(?i)\b(?:reveal|show|print|repeat|output|leak|tell me)\b.{0,30}"

@@ -1,91 +1,91 @@
-"""The metrics summary printed at the end of the demo, read from the Prometheus registry.
+"""The telemetry summary printed at the end of the demo.
 
-With the ``prometheus`` metrics exporter, agentotel's metrics are collected into
-``prometheus_client.REGISTRY`` (the registry ``/metrics`` serves). Reading them back here
-shows in the terminal what a Prometheus server would scrape, under the same names
-(``agentotel.semconv.PROM_*``): operation counts per kind, failures by ``error.type``,
-tokens, cost and guardrail verdicts.
+:class:`RunStatistics` is an OpenTelemetry span processor: added to the tracer provider,
+it sees every span agentotel ends and adds up what the metrics also record (operations
+per kind, failures by ``error.type``, tokens, cost in USD, guardrail verdicts). Counting
+spans instead of reading the Prometheus registry back keeps the summary independent of
+the metrics exporters, and never races with a scrape of ``/metrics``. With a sampler
+that drops traces the summary covers the sampled ones only; the metrics cover all.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass, field
+import threading
+from collections import Counter, defaultdict
 
-from prometheus_client import REGISTRY, CollectorRegistry
-from prometheus_client.samples import Sample
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from agentotel import semconv
 
-#: operation kind -> the Prometheus name of the histogram that counts it.
-DURATION_HISTOGRAMS = {
-    "workflows": semconv.PROM_INVOKE_WORKFLOW_DURATION,
-    "agents": semconv.PROM_INVOKE_AGENT_DURATION,
-    "LLM calls": semconv.PROM_OPERATION_DURATION,
-    "tool calls": semconv.PROM_EXECUTE_TOOL_DURATION,
+#: ``gen_ai.operation.name`` -> the kind shown in the summary, in display order.
+KINDS = {
+    semconv.OP_INVOKE_WORKFLOW: "workflows",
+    semconv.OP_INVOKE_AGENT: "agents",
+    **{operation: "LLM calls" for operation in sorted(semconv.LLM_OPERATIONS)},
+    semconv.OP_EXECUTE_TOOL: "tool calls",
+    semconv.OP_APPLY_GUARDRAIL: "guardrail checks",
 }
-ERROR_TYPE_LABEL = semconv.ERROR_TYPE.replace(".", "_")
-TOKEN_TYPE_LABEL = semconv.GEN_AI_TOKEN_TYPE.replace(".", "_")
-VERDICT_LABEL = semconv.GUARDRAIL_VERDICT.replace(".", "_")
 
 
-@dataclass
-class MetricsSummary:
-    """Totals over every label set: counts are operations, tokens are tokens, cost USD."""
+class RunStatistics(SpanProcessor):
+    """Tallies the agentotel spans that end while it is registered (thread-safe).
 
-    operations: dict[str, int] = field(default_factory=dict)
-    errors: dict[str, dict[str, int]] = field(default_factory=dict)  # kind -> error.type -> n
-    tokens: dict[str, int] = field(default_factory=dict)  # "input"/"output" -> tokens
-    cost_usd: float = 0.0
-    verdicts: dict[str, int] = field(default_factory=dict)
+    Spans without ``gen_ai.operation.name`` (the HTTP client spans) are not counted.
+    """
 
-    @property
-    def empty(self) -> bool:
-        return not any(self.operations.values())
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.operations: Counter[str] = Counter()
+        self.failures: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        self.tokens: Counter[str] = Counter()
+        self.cost_usd = 0.0
+        self.verdicts: Counter[str] = Counter()
 
+    def on_end(self, span: ReadableSpan) -> None:
+        attributes = span.attributes or {}
+        kind = KINDS.get(str(attributes.get(semconv.GEN_AI_OPERATION_NAME)))
+        if kind is None:
+            return
+        with self._lock:
+            self.operations[kind] += 1
+            error_type = attributes.get(semconv.ERROR_TYPE)
+            if error_type is not None:
+                self.failures[kind][str(error_type)] += 1
+            for token_type, key in (
+                ("input", semconv.GEN_AI_USAGE_INPUT_TOKENS),
+                ("output", semconv.GEN_AI_USAGE_OUTPUT_TOKENS),
+                ("cached input", semconv.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            ):
+                value = attributes.get(key)
+                if isinstance(value, int):
+                    self.tokens[token_type] += value
+            cost = attributes.get(semconv.LLM_COST_USD)
+            if isinstance(cost, float):
+                self.cost_usd += cost
+            verdict = attributes.get(semconv.GUARDRAIL_VERDICT)
+            if verdict is not None:
+                self.verdicts[str(verdict)] += 1
 
-def read_summary(registry: CollectorRegistry = REGISTRY) -> MetricsSummary:
-    """Collect ``registry`` once and add up agentotel's series."""
-    samples = [sample for family in registry.collect() for sample in family.samples]
-    summary = MetricsSummary()
-    for kind, histogram in DURATION_HISTOGRAMS.items():
-        counts = [s for s in samples if s.name == histogram + "_count"]
-        summary.operations[kind] = int(sum(s.value for s in counts))
-        summary.errors[kind] = _sum_by(
-            [s for s in counts if s.labels.get(ERROR_TYPE_LABEL)], ERROR_TYPE_LABEL
-        )
-    checks = [s for s in samples if s.name == semconv.PROM_GUARDRAIL_CHECKS]
-    summary.operations["guardrail checks"] = int(sum(s.value for s in checks))
-    summary.verdicts = _sum_by(checks, VERDICT_LABEL)
-    token_sums = [s for s in samples if s.name == semconv.PROM_TOKEN_USAGE + "_sum"]
-    summary.tokens = _sum_by(token_sums, TOKEN_TYPE_LABEL)
-    summary.cost_usd = sum(s.value for s in samples if s.name == semconv.PROM_LLM_COST)
-    return summary
-
-
-def _sum_by(samples: list[Sample], label: str) -> dict[str, int]:
-    totals: dict[str, int] = defaultdict(int)
-    for sample in samples:
-        totals[sample.labels.get(label, "")] += int(sample.value)
-    return dict(sorted(totals.items()))
-
-
-def format_summary(summary: MetricsSummary) -> list[str]:
-    """The summary as aligned text lines."""
-    operations = ", ".join(f"{kind} {count}" for kind, count in summary.operations.items())
-    lines = [f"  operations  {operations}"]
-    failed = {kind: by_type for kind, by_type in summary.errors.items() if by_type}
-    if not failed:
-        lines.append("  failed      none")
-    for index, (kind, by_type) in enumerate(failed.items()):
-        label = "failed" if index == 0 else ""
-        types = ", ".join(f"{error_type} {count}" for error_type, count in by_type.items())
-        lines.append(f"  {label:<10}  {kind + ' ' + str(sum(by_type.values())):<14} {types}")
-    verdicts = ", ".join(f"{verdict} {count}" for verdict, count in summary.verdicts.items())
-    lines += [
-        f"  tokens      input {summary.tokens.get('input', 0):,}, "
-        f"output {summary.tokens.get('output', 0):,}",
-        f"  cost        ${summary.cost_usd:.4f} USD",
-        f"  guardrails  {verdicts or 'no checks'}",
-    ]
-    return lines
+    def lines(self) -> list[str]:
+        """The summary as aligned text lines."""
+        with self._lock:
+            kinds = dict.fromkeys(KINDS.values())
+            counts = ", ".join(f"{kind} {self.operations[kind]}" for kind in kinds)
+            lines = [f"  operations  {counts}"]
+            failed = [kind for kind in kinds if self.failures[kind]]
+            if not failed:
+                lines.append("  failed      none")
+            for index, kind in enumerate(failed):
+                label = "failed" if index == 0 else ""
+                by_type = self.failures[kind]
+                types = ", ".join(f"{name} {count}" for name, count in sorted(by_type.items()))
+                total = f"{kind} {sum(by_type.values())}"
+                lines.append(f"  {label:<10}  {total:<14} {types}")
+            verdicts = ", ".join(f"{name} {count}" for name, count in sorted(self.verdicts.items()))
+            lines += [
+                f"  tokens      input {self.tokens['input']:,} "
+                f"(cached {self.tokens['cached input']:,}), output {self.tokens['output']:,}",
+                f"  cost        ${self.cost_usd:.4f} USD",
+                f"  guardrails  {verdicts or 'no checks'}",
+            ]
+        return lines
