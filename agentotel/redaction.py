@@ -516,8 +516,13 @@ def is_secret_key(key: str) -> bool:
 # --------------------------------------------------------------------------- redactor
 
 
-_MEMO_MAX_LENGTH: Final = 64
-_MEMO_MAX_ENTRIES: Final = 4096
+#: Strings up to this many characters have their result memoized ...
+_MEMO_MAX_LENGTH: Final = 4096
+#: ... until the memo holds this many characters in all; then it starts afresh.
+_MEMO_MAX_CHARACTERS: Final = 1 << 20
+#: Key decisions (allowed / secret / ordinary) kept per redactor before starting afresh.
+_KEY_MEMO_MAX_ENTRIES: Final = 4096
+_ALLOWED, _SECRET, _ORDINARY = 0, 1, 2
 
 
 class Redactor:
@@ -567,7 +572,9 @@ class Redactor:
         self._plan = tuple((d, d.gate, d.gate_lowered, d.lowered) for d in rest)
         self._needs_lowered = any(d.gate_lowered or d.lowered for d in rest)
         self._memo: dict[str, str] = {}
+        self._memo_characters = 0
         self._allow_keys = frozenset(allow_keys)
+        self._key_kinds: dict[str, int] = {}
 
     @property
     def detectors(self) -> tuple[str, ...]:
@@ -577,18 +584,22 @@ class Redactor:
     def redact_text(self, text: str) -> str:
         """``text`` with each detected value replaced by ``[REDACTED:<detector>]``.
 
-        Returns the same object when nothing was found. Results for short strings (up to
-        64 characters: model names, operation names, finish reasons, ...) are memoized
-        (at most 4096 entries), since the same values recur on every span.
+        Returns the same object when nothing was found. Results for strings of up to
+        4096 characters are memoized (1 Mi characters in all, then the memo starts
+        afresh): model names, finish reasons, server addresses and system instructions
+        recur on every span.
         """
-        if len(text) > _MEMO_MAX_LENGTH:
+        length = len(text)
+        if length > _MEMO_MAX_LENGTH:
             return self._run_detectors(text)
         memo = self._memo
         result = memo.get(text)
         if result is None:
             result = self._run_detectors(text)
-            if len(memo) >= _MEMO_MAX_ENTRIES:
+            self._memo_characters += length
+            if self._memo_characters > _MEMO_MAX_CHARACTERS:
                 memo.clear()
+                self._memo_characters = length
             memo[text] = result
         return result
 
@@ -660,9 +671,12 @@ class Redactor:
         same object when nothing changed.
         """
         if key is not None:
-            if key in self._allow_keys:
+            kind = self._key_kinds.get(key)
+            if kind is None:
+                kind = self._key_kind(key)
+            if kind == _ALLOWED:
                 return value
-            if value is not None and is_secret_key(key):
+            if kind == _SECRET and value is not None:
                 return _secret_field(value)
         if isinstance(value, str):
             return self.redact_text(value)
@@ -671,6 +685,17 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return self._redact_sequence(value)
         return value
+
+    def _key_kind(self, key: str) -> int:
+        kinds = self._key_kinds
+        if len(kinds) >= _KEY_MEMO_MAX_ENTRIES:
+            kinds.clear()
+        if key in self._allow_keys:
+            kind = _ALLOWED
+        else:
+            kind = _SECRET if is_secret_key(key) else _ORDINARY
+        kinds[key] = kind
+        return kind
 
     def _redact_mapping(self, value: Mapping[Any, Any]) -> Mapping[Any, Any]:
         changed = False
