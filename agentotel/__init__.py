@@ -10,9 +10,9 @@ context manager and a decorator (sync, ``async def``, generators, async generato
 from __future__ import annotations
 
 import atexit
-import logging
+import logging as _stdlib_logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
 
 from opentelemetry import metrics as otel_metrics
@@ -22,12 +22,20 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.trace import TracerProvider
 
 from agentotel import _operations, semconv
+from agentotel import logging as _logging
 from agentotel._config import ConfigError, Settings, resolve
 from agentotel._instruments import Instruments
 from agentotel._operations import Agent, Guardrail, LLMCall, Operation, Runtime, Tool, Workflow
 from agentotel._providers import Providers, build
 from agentotel._ratelimit import throttle_loggers
 from agentotel.cost import load_price_table
+from agentotel.logging import get_logger
+from agentotel.redaction import (
+    DEFAULT_DETECTORS,
+    RedactingLogRecordExporter,
+    RedactingSpanExporter,
+    Redactor,
+)
 
 __all__ = [
     "Agent",
@@ -39,6 +47,7 @@ __all__ = [
     "Tool",
     "Workflow",
     "agent",
+    "get_logger",
     "guardrail",
     "init",
     "llm",
@@ -48,8 +57,9 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
-_logger = logging.getLogger("agentotel")
+_logger = _stdlib_logging.getLogger("agentotel")
 _F = TypeVar("_F", bound=Callable[..., Any])
+_E = TypeVar("_E")
 _lock = threading.Lock()
 _telemetry: Telemetry | None = None
 
@@ -110,6 +120,8 @@ class Telemetry:
                 _telemetry = None
         _operations.install(_disabled_runtime())
         if self._providers is not None:
+            if self.settings.configure_logging:
+                _logging.unconfigure()
             self._providers.shutdown(self.export_timeout_s)
 
 
@@ -135,6 +147,11 @@ def init(
     metrics_exporter: str | None = None,
     logs_exporter: str | None = None,
     instrument_requests: bool | None = None,
+    capture_content: str | bool | None = None,
+    configure_logging: bool | None = None,
+    redact: str | Sequence[str] | None = None,
+    redact_patterns: Mapping[str, str] | None = None,
+    redact_allow_keys: Sequence[str] | None = None,
 ) -> Telemetry:
     """Set up OpenTelemetry for the process and return the :class:`Telemetry` handle.
 
@@ -151,6 +168,16 @@ def init(
     ``OTEL_METRIC_EXPORT_INTERVAL`` (ms), ``OTEL_EXPORTER_PROMETHEUS_HOST``/``_PORT``
     (default ``localhost:9464``), ``OTEL_SDK_DISABLED``, ``AGENTOTEL_PRICING_FILE``.
     ``environment`` sets the resource attribute ``deployment.environment.name``.
+
+    Content and logs: ``capture_content`` (``NO_CONTENT`` default, ``SPAN_ONLY``,
+    ``EVENT_ONLY``, ``SPAN_AND_EVENT``; see :mod:`agentotel.content`) <-
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``, bounded by
+    ``AGENTOTEL_CONTENT_MAX_LENGTH`` characters. ``configure_logging`` (default ``True``)
+    sets up structlog and the stdlib root logger (:mod:`agentotel.logging`;
+    ``AGENTOTEL_LOG_FORMAT=json|console``, ``AGENTOTEL_LOG_LEVEL``). ``redact``
+    (``default``, ``off`` or detector names) <- ``AGENTOTEL_REDACT``, with
+    ``redact_patterns`` (name -> regex) and ``redact_allow_keys``: redaction runs in the
+    export path of every span, span event and log record (:mod:`agentotel.redaction`).
 
     Providers the application already installed are reused (exporters are added to them
     only when given as arguments). A second call returns the same handle with a warning.
@@ -174,6 +201,11 @@ def init(
         "metrics_exporter": metrics_exporter,
         "logs_exporter": logs_exporter,
         "instrument_requests": instrument_requests,
+        "capture_content": capture_content,
+        "configure_logging": configure_logging,
+        "redact": redact,
+        "redact_patterns": redact_patterns,
+        "redact_allow_keys": redact_allow_keys,
     }
     with _lock:
         if _telemetry is not None:
@@ -199,22 +231,62 @@ def init(
             )
             if value is not None
         )
-        providers = build(settings, explicit_exporters=explicit)
+        redactor = _redactor(settings)
+        providers = build(
+            settings,
+            explicit_exporters=explicit,
+            wrap_spans=(lambda e: RedactingSpanExporter(e, redactor)) if redactor else _same,
+            wrap_logs=(lambda e: RedactingLogRecordExporter(e, redactor)) if redactor else _same,
+        )
+        scope = semconv.INSTRUMENTATION_SCOPE
         _operations.install(
             Runtime(
-                providers.tracer_provider.get_tracer(semconv.INSTRUMENTATION_SCOPE, __version__),
-                Instruments(
-                    providers.meter_provider.get_meter(semconv.INSTRUMENTATION_SCOPE, __version__)
-                ),
+                providers.tracer_provider.get_tracer(scope, __version__),
+                Instruments(providers.meter_provider.get_meter(scope, __version__)),
                 prices,
+                capture=settings.capture_content,
+                content_max_length=settings.content_max_length,
+                event_logger=providers.logger_provider.get_logger(scope, __version__),
             )
         )
         throttle_loggers("opentelemetry")
+        if settings.configure_logging:
+            service = providers.tracer_provider.resource.attributes.get(semconv.SERVICE_NAME)
+            _logging.configure(
+                logger_provider=providers.logger_provider,
+                service_name=str(service or "unknown_service"),
+                log_format=settings.log_format,
+                level=settings.log_level,
+                redact=redactor.redact if redactor else None,
+            )
         if settings.instrument_requests:
             _instrument_requests(providers.tracer_provider, providers.meter_provider)
         _telemetry = Telemetry(settings, providers)
         atexit.register(_telemetry.shutdown)
         return _telemetry
+
+
+def _same(exporter: _E) -> _E:
+    return exporter
+
+
+def _redactor(settings: Settings) -> Redactor | None:
+    """The redactor ``settings`` ask for, or ``None`` when redaction is ``off``.
+
+    Raises:
+        ConfigError: a bad pattern in ``redact_patterns`` or key in ``redact_allow_keys``.
+    """
+    if settings.redact == "off":
+        return None
+    detectors = DEFAULT_DETECTORS if settings.redact == "default" else settings.redact
+    try:
+        return Redactor(
+            detectors,
+            extra_patterns=settings.redact_patterns,
+            allow_keys=settings.redact_allow_keys or (),
+        )
+    except ValueError as exc:
+        raise ConfigError("argument redact_patterns", settings.redact_patterns, str(exc)) from None
 
 
 def _instrument_requests(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
