@@ -31,7 +31,7 @@ RUN_LINE = re.compile(r"(\d+) requests: (\d+) answered, (\d+) denied, (\d+) fail
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         demo_command(*args), cwd=REPO_ROOT,
-        env=demo_env(OTEL_EXPORTER_PROMETHEUS_PORT=str(free_port())),
+        env=demo_env(OTEL_EXPORTER_PROMETHEUS_PORT=str(free_port()), OPENAI_MODEL=None),
         capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
     )
 
