@@ -205,10 +205,9 @@ def metric_readers(settings: Settings) -> tuple[list[MetricReader], Any]:
         elif name == "console":
             readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter()))
         elif name == "prometheus":
-            from opentelemetry.exporter.prometheus import PrometheusMetricReader
             from prometheus_client import start_http_server
 
-            readers.append(PrometheusMetricReader())
+            readers.append(_pull_prometheus_reader())
             try:
                 server = start_http_server(settings.prometheus_port, addr=settings.prometheus_host)
             except OSError as exc:
@@ -219,6 +218,36 @@ def metric_readers(settings: Settings) -> tuple[list[MetricReader], Any]:
                     exc,
                 )
     return readers, server
+
+
+def _pull_prometheus_reader() -> MetricReader:
+    """A ``PrometheusMetricReader`` that serves each sample once per scrape.
+
+    Upstream (opentelemetry-exporter-prometheus 0.66b2) queues one copy of the metric data
+    per ``collect()``: a ``force_flush()`` leaves a copy that the next scrape returns in
+    addition to its own, and two concurrent scrapes interleave — both duplicate samples.
+    A pull reader has nothing to flush, so ``force_flush`` is a no-op here, and scrapes
+    are serialized.
+    """
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+    class _PullReader(PrometheusMetricReader):
+        def __init__(self) -> None:
+            super().__init__()
+            lock = threading.Lock()
+            collector = self._collector
+            collect = collector.collect
+
+            def collect_once() -> list[Any]:
+                with lock:
+                    return list(collect())
+
+            collector.collect = collect_once  # type: ignore[method-assign]
+
+        def force_flush(self, timeout_millis: float = 10_000) -> bool:
+            return True
+
+    return _PullReader()
 
 
 def log_processors(
