@@ -278,10 +278,20 @@ class Demo:
     def output(self) -> str:
         return self.log.read_text()
 
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"demo exited with {self.process.returncode} before it was stopped:\n"
+                + self.output()
+            )
+
+    def metrics_text(self) -> str:
+        self.check_alive()
+        return requests.get(self.url, timeout=5).text
+
     def wait_until_lingering(self) -> None:
         def lingering() -> bool:
-            if self.process.poll() is not None:
-                raise AssertionError(f"demo exited early:\n{self.output()}")
+            self.check_alive()
             return "Lingering" in self.output()
 
         poll("the demo to finish its run", lingering)
@@ -346,8 +356,7 @@ def stack() -> Iterator[LiveStack]:
         probe = Demo(demo_port, workdir, ["--limit", "1", "--linger", "60"])
         try:
             service = poll(
-                "the demo's /metrics",
-                lambda: service_name_from(requests.get(probe.url, timeout=5).text),
+                "the demo's /metrics", lambda: service_name_from(probe.metrics_text())
             )
         finally:
             probe.stop()
@@ -367,31 +376,25 @@ def stack() -> Iterator[LiveStack]:
             stdout=prom_log, stderr=subprocess.STDOUT,
         )
         base_url = f"http://127.0.0.1:{prom_port}"
-        demo = None
+        client = Prometheus(base_url)
+        demo: Demo | None = None
         try:
-            poll(
-                "Prometheus to be ready",
-                lambda: requests.get(f"{base_url}/-/ready", timeout=2).status_code == 200,
-            )
-            client = Prometheus(base_url)
-
-            # 3. The full run, scraped while it happens, so counters rise between scrapes.
-            demo = Demo(demo_port, workdir, ["--linger", "90"])
-            demo.wait_until_lingering()
-            finished_at = time.time()
-
-            def scraped_after_run() -> bool:
-                up = client.query(f'timestamp(up{{job="{service}"}} == 1)')["data"]["result"]
-                return bool(up) and float(up[0]["value"][1]) > finished_at + 1
-
-            poll("a scrape after the run", scraped_after_run)
-
-            def rules_evaluated_after_run() -> bool:
-                groups = client.session.get(f"{base_url}/api/v1/rules", timeout=5).json()
-                stamps = [g["lastEvaluation"] for g in groups["data"]["groups"]]
-                return all(_epoch(stamp) > finished_at + 1.5 for stamp in stamps)
-
-            poll("rule evaluations after the run", rules_evaluated_after_run)
+            try:
+                poll(
+                    "Prometheus to be ready",
+                    lambda: requests.get(f"{base_url}/-/ready", timeout=2).status_code == 200,
+                )
+                # 3. The full run, scraped while it happens, so counters rise between scrapes.
+                demo = Demo(demo_port, workdir, ["--linger", "90"])
+                demo.wait_until_lingering()
+                wait_for_scrape_and_rules_after(client, service, time.time())
+            except AssertionError as error:
+                demo_tail = demo.output()[-3000:] if demo is not None else ""
+                prom_tail = (workdir / "prometheus.log").read_text()[-3000:]
+                raise AssertionError(
+                    f"{error}\n--- demo output (end)\n{demo_tail}"
+                    f"\n--- prometheus log (end)\n{prom_tail}"
+                ) from error
             yield LiveStack(client, service, demo.output())
         finally:
             if demo is not None:
@@ -403,6 +406,23 @@ def stack() -> Iterator[LiveStack]:
                 server.kill()
                 server.wait(timeout=20)
             prom_log.close()
+
+
+def wait_for_scrape_and_rules_after(client: Prometheus, service: str, finished_at: float) -> None:
+    """Until Prometheus has scraped the finished run and evaluated every rule group since."""
+
+    def scraped_after_run() -> bool:
+        up = client.query(f'timestamp(up{{job="{service}"}} == 1)')["data"]["result"]
+        return bool(up) and float(up[0]["value"][1]) > finished_at + 1
+
+    poll("a scrape after the run", scraped_after_run)
+
+    def rules_evaluated_after_run() -> bool:
+        groups = client.session.get(f"{client.base_url}/api/v1/rules", timeout=5).json()
+        stamps = [g["lastEvaluation"] for g in groups["data"]["groups"]]
+        return all(_epoch(stamp) > finished_at + 1.5 for stamp in stamps)
+
+    poll("rule evaluations after the run", rules_evaluated_after_run)
 
 
 def _epoch(rfc3339: str) -> float:
