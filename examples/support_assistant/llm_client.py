@@ -134,6 +134,12 @@ class ChatClient:
             temperature=payload["temperature"],
             max_tokens=payload["max_tokens"],
         ) as call:
+            messages = payload["messages"]
+            system = [m["content"] for m in messages if m.get("role") == "system"]
+            call.record_input(  # a no-op unless content capture is switched on
+                [m for m in messages if m.get("role") != "system"],
+                system_instructions=system or None,
+            )
             response = self._session.post(self.url, json=payload, timeout=self.timeout_s)
             response.raise_for_status()
             result = parse_chat_completion(response.json())
@@ -145,6 +151,7 @@ class ChatClient:
                 output_tokens=result.output_tokens,
                 cache_read_input_tokens=result.cached_input_tokens,
             )
+            call.record_output([{"message": result.message, "finish_reason": result.finish_reason}])
             return result
 
     def close(self) -> None:

@@ -99,9 +99,14 @@ class SupportAssistant:
         """
         conversation_id = f"conv_{uuid.uuid4().hex[:16]}"
         context = {"support.request.id": request.id, "support.request.channel": request.channel}
-        with agentotel.workflow(WORKFLOW_NAME, conversation_id=conversation_id):
+        with agentotel.workflow(WORKFLOW_NAME, conversation_id=conversation_id) as run:
+            # Content is captured only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+            # asks for it, and is redacted on export like every other attribute.
+            run.record_input([request.text])
             try:
-                return self._run(request, conversation_id, context)
+                outcome = self._run(request, conversation_id, context)
+                run.record_output([outcome.detail])
+                return outcome
             except Exception as error:
                 log.warning("request %s failed: %s", request.id, error, extra=context)
                 raise
