@@ -516,13 +516,6 @@ def otlp_receiver() -> Iterator[OtlpReceiver]:
         yield receiver
 
 
-@pytest.fixture(scope="module")
-def module_otlp_receiver() -> Iterator[OtlpReceiver]:
-    """A started :class:`OtlpReceiver` shared by the tests of one module."""
-    with OtlpReceiver() as receiver:
-        yield receiver
-
-
 # --------------------------------------------------------------------------- running the demo
 #: the repository root (``tests/`` is one level below it).
 REPO_ROOT = Path(__file__).resolve().parent.parent
