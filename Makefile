@@ -13,8 +13,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
+# With the local stack up (`make up`: the Collector's health check answers on :13133) and
+# no endpoint set, the demo exports OTLP to it as well.
 demo: $(STAMP)
-	$(BIN)/python -m examples.support_assistant
+	@if [ -z "$$OTEL_EXPORTER_OTLP_ENDPOINT" ] && $(BIN)/python -c "import socket, sys; \
+	    sys.exit(socket.socket().connect_ex(('127.0.0.1', 13133)))" 2>/dev/null; then \
+	  echo "Collector found on localhost: exporting OTLP to http://localhost:4318"; \
+	  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 $(BIN)/python -m examples.support_assistant; \
+	else \
+	  $(BIN)/python -m examples.support_assistant; \
+	fi
 
 test: lint
 	$(BIN)/python -m pytest
