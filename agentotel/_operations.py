@@ -245,6 +245,14 @@ class Operation:
         return attributes
 
 
+def _put(attributes: Attributes, pairs: tuple[tuple[str, Any], ...]) -> Attributes:
+    """Add the pairs whose value is not ``None``; returns ``attributes``."""
+    for key, value in pairs:
+        if value is not None:
+            attributes[key] = value
+    return attributes
+
+
 def _conversation(conversation_id: str | None) -> str | None:
     if conversation_id is not None:
         return conversation_id
@@ -252,7 +260,27 @@ def _conversation(conversation_id: str | None) -> str | None:
     return value if isinstance(value, str) else None
 
 
-class Workflow(Operation):
+class _Invocation(Operation):
+    """Workflow and agent: operations whose opt-in content is input and output messages."""
+
+    __slots__ = ()
+
+    def record_input(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the input messages (``gen_ai.input.messages``, JSON on the span).
+
+        Captured only when content capture is on the span (``SPAN_ONLY`` or
+        ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
+        """
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
+
+    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
+        if RUNTIME.capture in content.ON_SPAN:
+            self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))
+
+
+class Workflow(_Invocation):
     """``invoke_workflow {name}`` — INTERNAL span and ``gen_ai.invoke_workflow.duration``.
 
     Span attributes: ``gen_ai.operation.name`` = ``invoke_workflow`` (required),
@@ -287,27 +315,13 @@ class Workflow(Operation):
             return ctx
         return otel_context.set_value(_CONVERSATION_KEY, self.conversation_id, ctx)
 
-    def record_input(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
-        """Opt-in content: the input messages (``gen_ai.input.messages``, JSON on the span).
-
-        Captured only when content capture is on the span (``SPAN_ONLY`` or
-        ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
-        """
-        if RUNTIME.capture in content.ON_SPAN:
-            self._set_content(sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
-
-    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
-        """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
-        if RUNTIME.capture in content.ON_SPAN:
-            self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))
-
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         runtime.instruments.invoke_workflow_duration.record(
             duration_s, self._with_error({sc.GEN_AI_WORKFLOW_NAME: self.name}), self._context
         )
 
 
-class Agent(Operation):
+class Agent(_Invocation):
     """``invoke_agent {name}`` — INTERNAL span (in-process agent), agent metrics.
 
     Span attributes: ``gen_ai.operation.name`` = ``invoke_agent`` (required),
@@ -340,19 +354,15 @@ class Agent(Operation):
         return f"{sc.OP_INVOKE_AGENT} {self.name}"
 
     def _start_attributes(self) -> Attributes:
-        attributes: Attributes = {
-            sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT,
-            sc.GEN_AI_AGENT_NAME: self.name,
-        }
-        for key, value in (
-            (sc.GEN_AI_AGENT_ID, self.id),
-            (sc.GEN_AI_AGENT_DESCRIPTION, self.description),
-            (sc.GEN_AI_AGENT_VERSION, self.version),
-            (sc.GEN_AI_CONVERSATION_ID, self.conversation_id),
-        ):
-            if value is not None:
-                attributes[key] = value
-        return attributes
+        return _put(
+            {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: self.name},
+            (
+                (sc.GEN_AI_AGENT_ID, self.id),
+                (sc.GEN_AI_AGENT_DESCRIPTION, self.description),
+                (sc.GEN_AI_AGENT_VERSION, self.version),
+                (sc.GEN_AI_CONVERSATION_ID, self.conversation_id),
+            ),
+        )
 
     def _begin(self, *, attach: bool) -> None:
         super()._begin(attach=attach)
@@ -360,20 +370,6 @@ class Agent(Operation):
             RUNTIME.instruments.agent_active.add(1, {sc.GEN_AI_AGENT_NAME: self.name})
         except Exception:  # noqa: BLE001
             log_throttled(_logger, "agentotel failed to record a metric", exc_info=True)
-
-    def record_input(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
-        """Opt-in content: the input messages (``gen_ai.input.messages``, JSON on the span).
-
-        Captured only when content capture is on the span (``SPAN_ONLY`` or
-        ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
-        """
-        if RUNTIME.capture in content.ON_SPAN:
-            self._set_content(sc.GEN_AI_INPUT_MESSAGES, content.input_messages(messages))
-
-    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
-        """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
-        if RUNTIME.capture in content.ON_SPAN:
-            self._set_content(sc.GEN_AI_OUTPUT_MESSAGES, content.output_messages(messages))
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         instruments = runtime.instruments
@@ -499,18 +495,18 @@ class LLMCall(Operation):
             self.response_model = response_model
             self.input_tokens = input_tokens
             self.output_tokens = output_tokens
-            attributes: Attributes = {}
-            for key, value in (
-                (sc.GEN_AI_RESPONSE_MODEL, response_model),
-                (sc.GEN_AI_RESPONSE_ID, response_id),
-                (sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
-                (sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-                # zero cache counts are left off, as opentelemetry-util-genai does
-                (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_input_tokens or None),
-                (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write_input_tokens or None),
-            ):
-                if value is not None:
-                    attributes[key] = value
+            attributes = _put(
+                {},
+                (
+                    (sc.GEN_AI_RESPONSE_MODEL, response_model),
+                    (sc.GEN_AI_RESPONSE_ID, response_id),
+                    (sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
+                    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
+                    # zero cache counts are left off, as opentelemetry-util-genai does
+                    (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read_input_tokens or None),
+                    (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write_input_tokens or None),
+                ),
+            )
             if finish_reasons:
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(finish_reasons)
             if RUNTIME.capture in content.ON_EVENT:
@@ -649,18 +645,14 @@ class Tool(Operation):
         return f"{sc.OP_EXECUTE_TOOL} {self.name}"
 
     def _start_attributes(self) -> Attributes:
-        attributes: Attributes = {
-            sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-            sc.GEN_AI_TOOL_NAME: self.name,
-        }
-        for key, value in (
-            (sc.GEN_AI_TOOL_TYPE, self.type),
-            (sc.GEN_AI_TOOL_CALL_ID, self.call_id),
-            (sc.GEN_AI_TOOL_DESCRIPTION, self.description),
-        ):
-            if value is not None:
-                attributes[key] = value
-        return attributes
+        return _put(
+            {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: self.name},
+            (
+                (sc.GEN_AI_TOOL_TYPE, self.type),
+                (sc.GEN_AI_TOOL_CALL_ID, self.call_id),
+                (sc.GEN_AI_TOOL_DESCRIPTION, self.description),
+            ),
+        )
 
     def record_arguments(self, arguments: Any) -> None:
         """Opt-in content: the tool's arguments (``gen_ai.tool.call.arguments``, JSON).
