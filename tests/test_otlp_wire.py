@@ -174,7 +174,8 @@ def test_receiver_wait_for_returns_as_soon_as_data_arrives(
 
 
 # --------------------------------------------------------------------------- the demo over the wire
-#: requests the demo handles per run; each one is one `support-triage` workflow.
+#: requests the demo handles per run; each one is one `support-triage` workflow. The
+#: first six bundled requests include a denied one, an HTTP 500 and a failing tool.
 LIMIT = 6
 DEMO_TIMEOUT_S = 180
 WORKFLOW = "invoke_workflow support-triage"
@@ -248,6 +249,7 @@ def test_every_signal_arrives_over_the_configured_protocol(demo_run: DemoRun) ->
     receiver = demo_run.receiver
     assert receiver.transports(TRACES) == {demo_run.protocol}
     assert receiver.transports(METRICS) == {demo_run.protocol}
+    assert receiver.transports(LOGS) == {demo_run.protocol}
     assert receiver.errors == []
 
 
@@ -326,7 +328,9 @@ def test_http_client_spans_only_come_from_chat_calls(demo_run: DemoRun) -> None:
 def test_tool_spans_are_internal_and_name_their_tool(demo_run: DemoRun) -> None:
     tools = demo_run.named("execute_tool ")
 
-    assert tools, _tree(demo_run)
+    assert {tool.name for tool in tools} == {
+        "execute_tool search_docs", "execute_tool convert_units",
+    }, _tree(demo_run)
     for tool in tools:
         assert tool.kind == "INTERNAL"
         assert tool.attributes["gen_ai.operation.name"] == "execute_tool"
@@ -336,7 +340,10 @@ def test_tool_spans_are_internal_and_name_their_tool(demo_run: DemoRun) -> None:
 def test_guardrail_spans_are_internal_and_carry_a_verdict(demo_run: DemoRun) -> None:
     guardrails = demo_run.named("apply_guardrail ")
 
-    assert guardrails, _tree(demo_run)
+    assert {guardrail.name for guardrail in guardrails} == {
+        "apply_guardrail secret-scanner", "apply_guardrail prompt-injection",
+        "apply_guardrail pii-filter",
+    }, _tree(demo_run)
     for guardrail in guardrails:
         assert guardrail.kind == "INTERNAL"
         assert guardrail.attributes["gen_ai.operation.name"] == "apply_guardrail"
@@ -391,4 +398,12 @@ def test_log_records_arrive_with_the_service_resource(demo_run: DemoRun) -> None
     records = demo_run.receiver.log_records()
     assert records, "no log record received"
     assert {r.resource.get("service.name") for r in records} == {"support-assistant"}
-    assert demo_run.receiver.transports(LOGS) == {demo_run.protocol}
+
+
+def test_log_records_carry_the_ids_of_a_received_span(demo_run: DemoRun) -> None:
+    records = demo_run.receiver.log_records()
+    span_ids = {(span.trace_id, span.span_id) for span in demo_run.spans()}
+
+    assert records, "no log record received"
+    assert [(r.body, r.trace_id, r.span_id) for r in records
+            if (r.trace_id, r.span_id) not in span_ids] == []
