@@ -10,7 +10,7 @@ The receiver plays the part of an OpenTelemetry Collector's ``otlp`` receiver:
   (https://opentelemetry.io/docs/specs/otlp/#otlpgrpc).
 
 Every decoded ``Export*ServiceRequest`` is stored with the transport it came over.
-Helpers flatten them into plain records (:class:`SpanRecord`, :class:`MetricPoint`,
+Accessor methods flatten them into plain records (:class:`SpanRecord`, :class:`MetricPoint`,
 :class:`LogRecord`) so that tests compare python values, not protobuf messages.
 
 Test modules use the fixtures by importing them explicitly::
@@ -486,7 +486,7 @@ class OtlpReceiver:
                 self._changed.wait(min(remaining, 0.25))
 
 
-# --------------------------------------------------------------------------- helpers
+# --------------------------------------------------------------------------- span tree and ports
 def free_port(host: str = "127.0.0.1") -> int:
     """A TCP port on ``host`` that the OS reports free right now."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
