@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import logging as _stdlib_logging
+import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, overload
@@ -23,7 +24,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from agentotel import _operations, semconv
 from agentotel import logging as _logging
-from agentotel._config import ConfigError, Settings, resolve
+from agentotel._config import SEMCONV_STABILITY_OPT_IN, ConfigError, Settings, resolve
 from agentotel._instruments import Instruments
 from agentotel._operations import Agent, Guardrail, LLMCall, Operation, Runtime, Tool, Workflow
 from agentotel._providers import Providers, build
@@ -290,6 +291,9 @@ def _redactor(settings: Settings) -> Redactor | None:
 
 
 def _instrument_requests(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+    # The stable HTTP conventions (http.request.method, http.response.status_code, error.type)
+    # unless the application chose otherwise; the instrumentation reads this when enabled.
+    os.environ.setdefault(SEMCONV_STABILITY_OPT_IN, "http")
     try:
         from opentelemetry.instrumentation.requests import RequestsInstrumentor
 

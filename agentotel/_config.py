@@ -41,6 +41,8 @@ _CAPTURE_LEGACY = {"TRUE": "SPAN_ONLY", "FALSE": "NO_CONTENT"}
 LOG_FORMATS = ("json", "console")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
+#: read by OpenTelemetry instrumentations; agentotel defaults it to ``http`` (stable HTTP names).
+SEMCONV_STABILITY_OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 DEFAULT_ENDPOINT = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
 DEFAULT_TIMEOUT_S = 10.0
 DEFAULT_CONTENT_MAX_LENGTH = 16 * 1024

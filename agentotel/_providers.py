@@ -49,6 +49,7 @@ from opentelemetry.sdk.trace.export import (
 
 from agentotel import semconv as sc
 from agentotel._config import Settings
+from agentotel._ratelimit import log_throttled
 from agentotel.console import TreeConsoleSpanExporter
 
 _logger = logging.getLogger("agentotel")
@@ -104,8 +105,8 @@ def _in_parallel(calls: Sequence[Callable[[], Any]], timeout_s: float) -> list[A
     def run(index: int, call: Callable[[], Any]) -> None:
         try:
             results[index] = call()
-        except Exception:  # noqa: BLE001 - shutdown must never raise into the application
-            _logger.warning("agentotel: flush/shutdown failed", exc_info=True)
+        except Exception as exc:  # noqa: BLE001 - shutdown must never raise into the application
+            log_throttled(_logger, f"agentotel: flush/shutdown failed ({type(exc).__name__})")
             results[index] = False
 
     threads = [
@@ -207,7 +208,9 @@ def metric_readers(settings: Settings) -> tuple[list[MetricReader], Any]:
         elif name == "prometheus":
             from prometheus_client import start_http_server
 
-            readers.append(_pull_prometheus_reader())
+            # first: MeterProvider.shutdown() stops readers one after another against one
+            # deadline, and a push reader facing a dead endpoint may use all of it
+            readers.insert(0, _pull_prometheus_reader())
             try:
                 server = start_http_server(settings.prometheus_port, addr=settings.prometheus_host)
             except OSError as exc:

@@ -242,9 +242,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     env = os.environ
     exporters = exporter_settings(env, quiet=args.quiet)
-    # Ask the requests instrumentation for the stable HTTP semantic conventions
-    # (http.request.method, http.response.status_code, error.type on failures).
-    os.environ.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     telemetry = agentotel.init(
         SERVICE_NAME,
         environment=ENVIRONMENT,
