@@ -130,7 +130,7 @@ def _disabled_runtime() -> Runtime:
     return Runtime(
         otel_trace.NoOpTracer(),
         Instruments(otel_metrics.NoOpMeter(semconv.INSTRUMENTATION_SCOPE)),
-        load_price_table(),
+        _operations.RUNTIME.prices,  # the table already loaded; nothing to re-read
         disabled=True,
     )
 

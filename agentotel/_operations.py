@@ -81,10 +81,6 @@ class Runtime:
         self.content_max_length = content_max_length
         self.event_logger = event_logger
 
-    @property
-    def content_on_span(self) -> bool:
-        return self.capture in content.ON_SPAN
-
 
 def _default_runtime() -> Runtime:
     """Before ``init()``: the global (proxy) providers, so an app's own SDK setup works."""
@@ -431,7 +427,7 @@ class LLMCall(Operation):
                 + ", ".join(sorted(sc.LLM_OPERATIONS))
             )
         params = request_params or {}
-        unknown = set(params) - set(sc.GEN_AI_REQUEST_PARAMS)
+        unknown = params.keys() - sc.GEN_AI_REQUEST_PARAMS.keys()
         if unknown:
             raise TypeError(
                 f"unknown request parameters {sorted(unknown)}; accepted: "

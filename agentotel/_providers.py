@@ -283,19 +283,20 @@ def build(
     resource = build_resource(settings)
     owned: dict[str, bool] = {}
 
+    # A provider the application installed is reused; agentotel's exporters go on a provider
+    # it creates, and on a reused one only when init() was given them as arguments.
     current_tp = otel_trace.get_tracer_provider()
-    if isinstance(current_tp, TracerProvider):
-        tracer_provider = current_tp
-        owned["traces"] = False
-        if "traces" in explicit_exporters:
-            for processor in span_processors(settings, wrap_spans):
-                tracer_provider.add_span_processor(processor)
-    else:
-        tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+    tracer_provider = (
+        current_tp
+        if isinstance(current_tp, TracerProvider)
+        else TracerProvider(resource=resource, shutdown_on_exit=False)
+    )
+    owned["traces"] = tracer_provider is not current_tp
+    if owned["traces"] or "traces" in explicit_exporters:
         for processor in span_processors(settings, wrap_spans):
             tracer_provider.add_span_processor(processor)
+    if owned["traces"]:
         otel_trace.set_tracer_provider(tracer_provider)
-        owned["traces"] = True
 
     server = None
     current_mp = otel_metrics.get_meter_provider()
@@ -317,18 +318,17 @@ def build(
         owned["metrics"] = True
 
     current_lp = otel_logs.get_logger_provider()
-    if isinstance(current_lp, LoggerProvider):
-        logger_provider = current_lp
-        owned["logs"] = False
-        if "logs" in explicit_exporters:
-            for log_processor in log_processors(settings, wrap_logs):
-                logger_provider.add_log_record_processor(log_processor)
-    else:
-        logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+    logger_provider = (
+        current_lp
+        if isinstance(current_lp, LoggerProvider)
+        else LoggerProvider(resource=resource, shutdown_on_exit=False)
+    )
+    owned["logs"] = logger_provider is not current_lp
+    if owned["logs"] or "logs" in explicit_exporters:
         for log_processor in log_processors(settings, wrap_logs):
             logger_provider.add_log_record_processor(log_processor)
+    if owned["logs"]:
         otel_logs.set_logger_provider(logger_provider)
-        owned["logs"] = True
 
     return Providers(
         tracer_provider,

@@ -96,7 +96,6 @@ GEN_AI_TOOL_NAME: Final = _genai.GEN_AI_TOOL_NAME
 GEN_AI_TOOL_TYPE: Final = _genai.GEN_AI_TOOL_TYPE
 GEN_AI_TOOL_CALL_ID: Final = _genai.GEN_AI_TOOL_CALL_ID
 GEN_AI_TOOL_DESCRIPTION: Final = _genai.GEN_AI_TOOL_DESCRIPTION
-TOOL_TYPES: Final = frozenset({"function", "extension", "datastore"})
 
 # --------------------------------------------------------------------------- content (opt-in)
 GEN_AI_INPUT_MESSAGES: Final = _genai.GEN_AI_INPUT_MESSAGES
@@ -123,7 +122,6 @@ GUARDRAIL_REASON: Final = "agentotel.guardrail.reason"
 GUARDRAIL_CATEGORIES: Final = "agentotel.guardrail.categories"
 GUARDRAIL_VERDICTS: Final = ("allow", "deny", "modify", "warn")
 GUARDRAIL_DEFAULT_VERDICT: Final = "allow"
-GUARDRAIL_TARGETS: Final = ("input", "output", "tool_call", "tool_result")
 
 # --------------------------------------------------------------------------- cost
 LLM_COST_USD: Final = "agentotel.llm.cost_usd"
