@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from opentelemetry import _logs as otel_logs
 from opentelemetry import metrics as otel_metrics
@@ -48,11 +48,12 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from agentotel import semconv as sc
-from agentotel._config import Settings
 from agentotel._ratelimit import log_throttled
+from agentotel._settings import Settings, Signal
 from agentotel.console import TreeConsoleSpanExporter
 
 _logger = logging.getLogger("agentotel")
+_E = TypeVar("_E")
 
 
 @dataclass
@@ -127,7 +128,7 @@ def build_resource(settings: Settings) -> Resource:
     Precedence: ``service_name``/``service_version``/``environment`` > ``resource_attributes``
     > the SDK's detectors. ``environment`` sets ``deployment.environment.name``.
     """
-    attributes: dict[str, Any] = dict(settings.resource_attributes)
+    attributes: dict[str, Any] = dict(settings.resource_attributes or {})
     for key, value in (
         (sc.SERVICE_NAME, settings.service_name),
         (sc.SERVICE_VERSION, settings.service_version),
@@ -138,21 +139,26 @@ def build_resource(settings: Settings) -> Resource:
     return Resource.create(attributes)
 
 
-def _otlp_kwargs(settings: Settings, signal: str) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"timeout": settings.signal("timeout", signal)}
-    headers = settings.signal("headers", signal)
-    if headers is not None:
-        kwargs["headers"] = headers
-    if settings.endpoint is not None:
-        if settings.signal("protocol", signal) == "grpc":
-            kwargs["endpoint"] = settings.endpoint
-        else:
-            kwargs["endpoint"] = f"{settings.endpoint}/v1/{signal}"
+#: Where OTLP goes when no endpoint is configured (OTLP exporter specification).
+DEFAULT_ENDPOINTS = {"http/protobuf": "http://localhost:4318", "grpc": "http://localhost:4317"}
+
+
+def _otlp_kwargs(settings: Settings, signal: Signal) -> dict[str, Any]:
+    """Endpoint, headers and timeout (seconds) passed explicitly, so that the Python
+    exporters' own reading of the variables (a timeout in seconds) never applies."""
+    otlp = settings.otlp(signal)
+    endpoint = otlp.endpoint
+    if endpoint is None:
+        base = DEFAULT_ENDPOINTS[otlp.protocol]
+        endpoint = base if otlp.protocol == "grpc" else f"{base}/v1/{signal}"
+    kwargs: dict[str, Any] = {"endpoint": endpoint, "timeout": otlp.timeout_s}
+    if otlp.headers is not None:
+        kwargs["headers"] = dict(otlp.headers)
     return kwargs
 
 
 def otlp_span_exporter(settings: Settings) -> SpanExporter:
-    if settings.signal("protocol", "traces") == "grpc":
+    if settings.traces.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
@@ -162,7 +168,7 @@ def otlp_span_exporter(settings: Settings) -> SpanExporter:
 
 
 def otlp_metric_reader(settings: Settings) -> MetricReader:
-    if settings.signal("protocol", "metrics") == "grpc":
+    if settings.metrics.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
@@ -172,7 +178,7 @@ def otlp_metric_reader(settings: Settings) -> MetricReader:
 
 
 def otlp_log_exporter(settings: Settings) -> LogRecordExporter:
-    if settings.signal("protocol", "logs") == "grpc":
+    if settings.logs.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # type: ignore[assignment]
@@ -265,12 +271,16 @@ def log_processors(
     return processors
 
 
+def _same(exporter: _E) -> _E:
+    return exporter
+
+
 def build(
     settings: Settings,
     *,
     explicit_exporters: frozenset[str],
-    wrap_spans: Callable[[SpanExporter], SpanExporter] = lambda e: e,
-    wrap_logs: Callable[[LogRecordExporter], LogRecordExporter] = lambda e: e,
+    wrap_spans: Callable[[SpanExporter], SpanExporter] | None = None,
+    wrap_logs: Callable[[LogRecordExporter], LogRecordExporter] | None = None,
 ) -> Providers:
     """Build (or reuse) the three providers and install new ones as the global providers.
 
@@ -293,7 +303,7 @@ def build(
     )
     owned["traces"] = tracer_provider is not current_tp
     if owned["traces"] or "traces" in explicit_exporters:
-        for processor in span_processors(settings, wrap_spans):
+        for processor in span_processors(settings, wrap_spans or _same):
             tracer_provider.add_span_processor(processor)
     if owned["traces"]:
         otel_trace.set_tracer_provider(tracer_provider)
@@ -325,7 +335,7 @@ def build(
     )
     owned["logs"] = logger_provider is not current_lp
     if owned["logs"] or "logs" in explicit_exporters:
-        for log_processor in log_processors(settings, wrap_logs):
+        for log_processor in log_processors(settings, wrap_logs or _same):
             logger_provider.add_log_record_processor(log_processor)
     if owned["logs"]:
         otel_logs.set_logger_provider(logger_provider)

@@ -12,6 +12,8 @@ import threading
 import time
 
 DEFAULT_INTERVAL_S = 60.0
+#: Distinct messages remembered; past this, those quiet for a whole interval are forgotten.
+_MAX_KEYS = 1024
 
 
 class ThrottleFilter(logging.Filter):
@@ -37,13 +39,26 @@ class ThrottleFilter(logging.Filter):
             if now - last < self._interval_s:
                 self._last[key] = (last, suppressed + 1)
                 return False
+            if len(self._last) >= _MAX_KEYS:
+                self._forget_quiet(now)
             self._last[key] = (now, 0)
         if suppressed:
             record.msg = f"{record.msg} (and {suppressed} more like it in the last minute)"
         return True
 
+    def _forget_quiet(self, now: float) -> None:
+        quiet = [k for k, (last, _) in self._last.items() if now - last >= self._interval_s]
+        for key in quiet or list(self._last):  # all of them busy: start afresh
+            del self._last[key]
+
 
 _FILTER = ThrottleFilter()
+
+
+def reset() -> None:
+    """Forget every message seen so far (each is let through once more)."""
+    with _FILTER._lock:
+        _FILTER._last.clear()
 
 
 def throttle_loggers(prefix: str = "opentelemetry") -> None:

@@ -61,9 +61,9 @@ from opentelemetry.trace import SpanKind
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import agentotel  # noqa: E402
-from agentotel import _operations  # noqa: E402
+from agentotel.operations import _runtime  # noqa: E402
 from agentotel._instruments import Instruments  # noqa: E402
-from agentotel._operations import Runtime  # noqa: E402
+from agentotel.operations._runtime import Runtime  # noqa: E402
 from agentotel.cost import load_price_table  # noqa: E402
 
 # --------------------------------------------------------------------------- the call
@@ -261,7 +261,7 @@ class HandWritten:
 
 def install_agentotel(providers: Providers) -> None:
     """agentotel on the same providers, by the path ``init()`` takes after building them."""
-    _operations.install(
+    _runtime.install(
         Runtime(
             providers.tracer_provider.get_tracer("agentotel"),
             Instruments(providers.meter_provider.get_meter("agentotel")),
@@ -358,7 +358,7 @@ def disabled_child(rounds: int, calls: int) -> None:
     print(
         json.dumps(
             {
-                "runtime_disabled": _operations.RUNTIME.disabled,
+                "runtime_disabled": _runtime.current().disabled,
                 "decorated_us": median_us(results["decorated"]),
                 "plain_us": median_us(results["plain"]),
                 "overhead_us": statistics.median(
@@ -408,7 +408,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     started = perf_counter()
     providers = Providers(args.calls)
-    previous = _operations.RUNTIME
+    previous = _runtime.RUNTIME
     install_agentotel(providers)
     hand = HandWritten(providers)
     try:
@@ -424,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             between=providers.flush,
         )
     finally:
-        _operations.install(previous)
+        _runtime.install(previous)
         providers.shutdown()
     disabled = run_disabled(args.rounds, args.disabled_calls)
 

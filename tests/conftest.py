@@ -18,9 +18,10 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentotel import _operations
+from agentotel import _ratelimit
+from agentotel.operations import _runtime
 from agentotel._instruments import Instruments
-from agentotel._operations import Runtime
+from agentotel.operations._runtime import Runtime
 from agentotel.cost import load_price_table
 
 
@@ -89,15 +90,22 @@ class Recorded:
         return found
 
 
+@pytest.fixture(autouse=True)
+def fresh_warning_throttle() -> Iterator[None]:
+    """Each test sees agentotel's throttled warnings afresh (the throttle is per process)."""
+    _ratelimit.reset()
+    yield
+
+
 @pytest.fixture
 def recorded() -> Iterator[Recorded]:
     """agentotel's operations recorded on fresh in-memory providers."""
-    previous = _operations.RUNTIME
+    previous = _runtime.RUNTIME
     rec = Recorded()
-    _operations.install(rec.runtime())
+    _runtime.install(rec.runtime())
     try:
         yield rec
     finally:
-        _operations.install(previous)
+        _runtime.install(previous)
         rec.tracer_provider.shutdown()
         rec.meter_provider.shutdown()

@@ -59,9 +59,9 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import InferenceInvocation
 
 import agentotel
-from agentotel import _operations
+from agentotel.operations import _runtime
 from agentotel._instruments import Instruments
-from agentotel._operations import Runtime
+from agentotel.operations._runtime import Runtime
 from agentotel.cost import load_price_table
 
 # --------------------------------------------------------------------------- the operations
@@ -523,8 +523,8 @@ def _spec_metrics(shapes: dict[str, MetricShape]) -> dict[str, MetricShape]:
 def ours() -> Iterator[Capture]:
     """agentotel's operations on their own providers (``init()`` would set global ones)."""
     capture = Capture()
-    previous = _operations.RUNTIME
-    _operations.install(
+    previous = _runtime.RUNTIME
+    _runtime.install(
         Runtime(
             capture.tracer_provider.get_tracer("agentotel"),
             Instruments(capture.meter_provider.get_meter("agentotel")),
@@ -534,7 +534,7 @@ def ours() -> Iterator[Capture]:
     try:
         yield capture
     finally:
-        _operations.install(previous)
+        _runtime.install(previous)
         capture.shutdown()
 
 

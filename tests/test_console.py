@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import agentotel
-from agentotel import _operations
+from agentotel.operations import _runtime
 from agentotel.console import TreeConsoleSpanExporter
 
 
@@ -18,12 +18,12 @@ def console(recorded):
     out = io.StringIO()
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(TreeConsoleSpanExporter(out)))
-    previous = _operations.RUNTIME
-    _operations.install(
-        _operations.Runtime(provider.get_tracer("t"), previous.instruments, previous.prices)
+    previous = _runtime.RUNTIME
+    _runtime.install(
+        _runtime.Runtime(provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices)
     )
     yield out
-    _operations.install(previous)
+    _runtime.install(previous)
 
 
 def test_trace_printed_as_tree_when_root_ends(console):

@@ -13,9 +13,9 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 import agentotel
-from agentotel import _operations
+from agentotel.operations import _runtime
 from agentotel._instruments import Instruments
-from agentotel._operations import Runtime
+from agentotel.operations._runtime import Runtime
 
 CANARY = "CANARY-7f3a-do-not-export"
 CONTENT_KEYS = {
@@ -33,14 +33,14 @@ def capture(recorded):
     logs = InMemoryLogRecordExporter()
     provider = LoggerProvider()
     provider.add_log_record_processor(SimpleLogRecordProcessor(logs))
-    previous = _operations.RUNTIME
+    previous = _runtime.RUNTIME
 
     def install(mode: str, max_length: int = 16 * 1024) -> InMemoryLogRecordExporter:
-        _operations.install(
+        _runtime.install(
             Runtime(
                 recorded.tracer_provider.get_tracer("agentotel"),
                 Instruments(recorded.meter_provider.get_meter("agentotel")),
-                previous.prices,
+                _runtime.current().prices,
                 capture=mode,
                 content_max_length=max_length,
                 event_logger=provider.get_logger("agentotel"),
@@ -49,7 +49,7 @@ def capture(recorded):
         return logs
 
     yield install
-    _operations.install(previous)
+    _runtime.install(previous)
 
 
 def _everything(text: str) -> None:

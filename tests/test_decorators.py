@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 import agentotel
-from agentotel import _operations
+from agentotel.operations import _runtime
 
 
 def test_bare_decorator_takes_the_function_name(recorded):
@@ -194,8 +194,8 @@ def test_exception_from_decorated_function_propagates_unchanged(recorded):
 
 
 def test_disabled_runtime_calls_straight_through(recorded):
-    previous = _operations.RUNTIME
-    _operations.install(recorded.runtime(disabled=True))
+    previous = _runtime.RUNTIME
+    _runtime.install(recorded.runtime(disabled=True))
     try:
 
         @agentotel.tool
@@ -209,5 +209,5 @@ def test_disabled_runtime_calls_straight_through(recorded):
         assert double(21) == 42
         assert list(gen()) == [1]
     finally:
-        _operations.install(previous)
+        _runtime.install(previous)
     assert recorded.spans() == []

@@ -28,20 +28,39 @@ def run(script: str, env: dict[str, str] | None = None, timeout: float = 60) -> 
     )
 
 
-def test_init_raises_config_error_naming_the_variable():
+def test_invalid_variable_warns_and_the_application_starts():
+    result = run(
+        """
+        import agentotel
+        telemetry = agentotel.init("svc", metrics_exporter="none", logs_exporter="none")
+        with agentotel.tool("after_typo"):
+            pass
+        print("started with", telemetry.settings.traces_exporter)
+        """,
+        {"OTEL_TRACES_EXPORTER": "jaeger", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "started with ('otlp',)" in result.stdout
+    assert result.stderr.count("OTEL_TRACES_EXPORTER='jaeger' is not valid") == 1
+    assert (
+        "OTEL_TRACES_EXPORTER='jaeger' is not valid; accepted: a comma list of otlp, console, "
+        "agentotel_console, none; ignoring it (using ('otlp',))" in result.stderr
+    )
+
+
+def test_invalid_argument_raises_config_error_naming_the_argument():
     result = run(
         """
         import agentotel
         try:
-            agentotel.init("svc")
+            agentotel.init("svc", traces_exporter="jaeger")
         except agentotel.ConfigError as exc:
             print("ERROR:", exc)
-        """,
-        {"OTEL_TRACES_EXPORTER": "jaeger"},
+        """
     )
     assert result.returncode == 0, result.stderr
     assert (
-        "ERROR: OTEL_TRACES_EXPORTER='jaeger' is not valid; accepted: a comma list of "
+        "ERROR: argument traces_exporter='jaeger' is not valid; accepted: a comma list of "
         "otlp, console, agentotel_console, none" in result.stdout
     )
 
@@ -166,10 +185,10 @@ def test_pricing_file_extends_the_packaged_table(tmp_path):
     result = run(
         """
         import agentotel
-        from agentotel import _operations
+        from agentotel.operations import _runtime
         agentotel.init("svc", traces_exporter="none", metrics_exporter="none", logs_exporter="none")
-        print(_operations.RUNTIME.prices.cost("in-house-7b", 1_000_000, 1_000_000))
-        print(_operations.RUNTIME.prices.cost("gpt-4o", 1_000_000, 0))
+        print(_runtime.current().prices.cost("in-house-7b", 1_000_000, 1_000_000))
+        print(_runtime.current().prices.cost("gpt-4o", 1_000_000, 0))
         """,
         {"AGENTOTEL_PRICING_FILE": str(prices)},
     )
@@ -177,17 +196,32 @@ def test_pricing_file_extends_the_packaged_table(tmp_path):
     assert result.stdout.split() == ["3.0", "2.5"]
 
 
-def test_unreadable_pricing_file_is_a_config_error(tmp_path):
+def test_unreadable_pricing_file_variable_warns_and_keeps_the_packaged_prices(tmp_path):
     result = run(
         """
         import agentotel
-        try:
-            agentotel.init("svc", traces_exporter="none", metrics_exporter="none", logs_exporter="none")
-        except agentotel.ConfigError as exc:
-            print("ERROR:", exc)
+        from agentotel.operations import _runtime
+        agentotel.init("svc", traces_exporter="none", metrics_exporter="none", logs_exporter="none")
+        print(_runtime.current().prices.cost("gpt-4o", 1_000_000, 0))
         """,
         {"AGENTOTEL_PRICING_FILE": str(tmp_path / "missing.json")},
     )
     assert result.returncode == 0, result.stderr
-    assert "ERROR: AGENTOTEL_PRICING_FILE=" in result.stdout
+    assert result.stdout.split() == ["2.5"]
+    assert "AGENTOTEL_PRICING_FILE=" in result.stderr
+    assert "missing.json" in result.stderr
+
+
+def test_unreadable_pricing_file_argument_is_a_config_error(tmp_path):
+    result = run(
+        f"""
+        import agentotel
+        try:
+            agentotel.init("svc", pricing_file={str(tmp_path / "missing.json")!r})
+        except agentotel.ConfigError as exc:
+            print("ERROR:", exc)
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert "ERROR: argument pricing_file=" in result.stdout
     assert "missing.json" in result.stdout

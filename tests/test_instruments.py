@@ -5,6 +5,8 @@ Expected values follow the GenAI semantic conventions (agentotel/semconv.py cite
 
 from __future__ import annotations
 
+import logging
+
 import asyncio
 import json
 
@@ -14,9 +16,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 import agentotel
-from agentotel import _operations
+from agentotel.operations import _runtime
 from agentotel import semconv as sc
-from agentotel._operations import Runtime
+from agentotel.operations._runtime import Runtime
 
 
 def test_workflow_span_name_kind_and_attributes(recorded):
@@ -139,15 +141,15 @@ class _RecordingSampler(Sampler):
 def test_sampling_relevant_attributes_are_set_at_span_start(recorded):
     sampler = _RecordingSampler()
     provider = TracerProvider(sampler=sampler)
-    previous = _operations.RUNTIME
-    _operations.install(Runtime(provider.get_tracer("t"), previous.instruments, previous.prices))
+    previous = _runtime.RUNTIME
+    _runtime.install(Runtime(provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices))
     try:
         with agentotel.llm("gpt-4o", provider="openai", server_address="api.openai.com", server_port=443):
             pass
         with agentotel.agent("planner"):
             pass
     finally:
-        _operations.install(previous)
+        _runtime.install(previous)
     assert sampler.seen["chat gpt-4o"] == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai",
@@ -214,14 +216,30 @@ def test_llm_embeddings_operation_names_the_span(recorded):
     assert span.attributes["gen_ai.operation.name"] == "embeddings"
 
 
-def test_llm_rejects_unknown_operation():
-    with pytest.raises(ValueError, match="operation='summarize' is not valid; accepted: chat"):
-        agentotel.llm("gpt-4o", provider="openai", operation="summarize")
+def test_llm_unknown_operation_warns_and_records_chat(recorded, caplog):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        with agentotel.llm("gpt-4o", provider="openai", operation="summarize"):
+            pass
+    assert recorded.span("chat gpt-4o").attributes["gen_ai.operation.name"] == "chat"
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message == (
+        "agentotel: agentotel.llm(operation)='summarize' is not valid; accepted: chat, "
+        "embeddings, generate_content, text_completion; using 'chat'"
+    )
 
 
-def test_llm_rejects_unknown_request_parameter():
-    with pytest.raises(TypeError, match="unknown request parameters \\['temprature'\\]"):
-        agentotel.llm("gpt-4o", provider="openai", temprature=0.3)
+def test_llm_unknown_request_parameter_warns_and_is_left_out(recorded, caplog):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        with agentotel.llm("gpt-4o", provider="openai", temprature=0.3, top_p=0.9):
+            pass
+    attributes = recorded.span("chat gpt-4o").attributes
+    assert attributes["gen_ai.request.top_p"] == 0.9
+    assert not any("temp" in key for key in attributes)
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith(
+        "agentotel: agentotel.llm(**request_params)='temprature' is not valid; accepted: "
+        "temperature, top_p"
+    )
 
 
 def test_tool_span_and_metric(recorded):
@@ -278,10 +296,21 @@ def test_guardrail_without_verdict_counts_as_allow(recorded):
     assert recorded.span("apply_guardrail injection").attributes["agentotel.guardrail.verdict"] == "allow"
 
 
-def test_guardrail_rejects_unknown_verdict(recorded):
-    with agentotel.guardrail("pii-filter") as check:
-        with pytest.raises(ValueError, match="verdict='block' is not valid; accepted: allow, deny, modify, warn"):
-            check.verdict("block")
+def test_guardrail_unknown_verdict_warns_and_keeps_the_verdict_so_far(recorded, caplog):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        with agentotel.guardrail("pii-filter") as check:
+            check.verdict("deny")
+            check.verdict("block", reason="looks risky")
+    attributes = recorded.span("apply_guardrail pii-filter").attributes
+    assert attributes["agentotel.guardrail.verdict"] == "deny"
+    assert attributes["agentotel.guardrail.reason"] == "looks risky"
+    (point,) = recorded.points("agentotel.guardrail.checks")
+    assert point.attributes["agentotel.guardrail.verdict"] == "deny"
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message == (
+        "agentotel: agentotel.guardrail.verdict(verdict)='block' is not valid; accepted: "
+        "allow, deny, modify, warn; not recorded"
+    )
 
 
 def test_exception_propagates_unchanged_and_marks_span(recorded):

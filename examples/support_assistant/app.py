@@ -241,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot read the requests: {error}", file=sys.stderr)
         return 2
     env = os.environ
+    # The application's choice, not agentotel's: stable HTTP names on the requests spans.
+    env.setdefault("OTEL_SEMCONV_STABILITY_OPT_IN", "http")
     exporters = exporter_settings(env, quiet=args.quiet)
     telemetry = agentotel.init(
         SERVICE_NAME,

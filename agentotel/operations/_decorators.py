@@ -1,13 +1,18 @@
 """One decorator factory for sync functions, ``async def`` functions, generators and
 async generators.
 
-Each call of a decorated function starts a fresh operation. For generators the span
-covers the whole iteration — from the first ``next()`` to exhaustion, an exception, or
-the consumer stopping early (``close()``, ``break``, garbage collection) — and is made
-current only while the generator's own code runs, never in the consumer's code between
-items. With ``OTEL_SDK_DISABLED=true`` the wrapper calls straight through. With content
-capture on, the call's arguments and return value are handed to the operation (tools
-record them as ``gen_ai.tool.call.arguments`` / ``.result``).
+Each call of a decorated function starts a fresh operation. The function runs exactly
+once per call; its return value, the values it yields and its own exceptions reach the
+caller unchanged. For generators the span covers the whole iteration — from the first
+``next()`` to exhaustion, an exception, or the consumer stopping early (``close()``,
+``break``, garbage collection) — and is made current only while the generator's own code
+runs, never in the consumer's code between items. With ``OTEL_SDK_DISABLED=true`` the
+wrapper calls straight through. With content capture on, the call's arguments and return
+value are handed to the operation (tools record them as ``gen_ai.tool.call.arguments`` /
+``.result``); those hooks never raise.
+
+This module knows operations only through the :class:`Started` protocol, so that the
+lifecycle module imports it and not the other way round.
 """
 
 from __future__ import annotations
@@ -15,20 +20,38 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from opentelemetry import context as otel_context
+from opentelemetry.context import Context
 
-from agentotel import _operations
 from agentotel.content import NO_CONTENT
-
-if TYPE_CHECKING:
-    from agentotel._operations import Operation
+from agentotel.operations import _runtime
+from agentotel.operations._runtime import Runtime
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def decorate(start: Callable[[], Operation], fn: _F) -> _F:
+class Started(Protocol):
+    """What the wrappers need of an operation (:class:`agentotel.operations.Operation`)."""
+
+    _runtime: Runtime
+
+    @property
+    def context(self) -> Context: ...
+
+    def _begin(self, *, attach: bool) -> None: ...
+
+    def _end(self, exc: BaseException | None) -> None: ...
+
+    def _on_call(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None: ...
+
+    def _on_return(self, value: Any) -> None: ...
+
+
+def decorate(start: Callable[[], Started], fn: _F) -> _F:
     """Wrap ``fn`` so that every call runs inside a fresh operation from ``start()``."""
     if inspect.isasyncgenfunction(fn):
         return cast(_F, _wrap_async_generator(start, fn))
@@ -39,49 +62,72 @@ def decorate(start: Callable[[], Operation], fn: _F) -> _F:
     return cast(_F, _wrap_function(start, fn))
 
 
-def _wrap_function(start: Callable[[], Operation], fn: Callable[..., Any]) -> Callable[..., Any]:
+def _disabled() -> bool:
+    runtime = _runtime.RUNTIME
+    return runtime is not None and runtime.disabled
+
+
+def _started(
+    start: Callable[[], Started], fn: Callable[..., Any], args: Any, kwargs: Any
+) -> Started:
+    """A started operation (not made current) with the call's arguments handed over."""
+    op = start()
+    op._begin(attach=False)
+    if op._runtime.capture != NO_CONTENT:
+        op._on_call(fn, args, kwargs)
+    return op
+
+
+def _wrap_function(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        runtime = _operations.RUNTIME
-        if runtime.disabled:
+        if _disabled():
             return fn(*args, **kwargs)
-        with start() as op:
-            if runtime.capture == NO_CONTENT:
-                return fn(*args, **kwargs)
-            op._on_call(fn, args, kwargs)
+        op = _started(start, fn, args, kwargs)
+        token = otel_context.attach(op.context)
+        try:
             result = fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            op._end(exc)
+            raise
+        otel_context.detach(token)
+        if op._runtime.capture != NO_CONTENT:
             op._on_return(result)
-            return result
+        op._end(None)
+        return result
 
     return wrapper
 
 
-def _wrap_coroutine(start: Callable[[], Operation], fn: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_coroutine(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        runtime = _operations.RUNTIME
-        if runtime.disabled:
+        if _disabled():
             return await fn(*args, **kwargs)
-        with start() as op:
-            if runtime.capture == NO_CONTENT:
-                return await fn(*args, **kwargs)
-            op._on_call(fn, args, kwargs)
+        op = _started(start, fn, args, kwargs)
+        token = otel_context.attach(op.context)
+        try:
             result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            op._end(exc)
+            raise
+        otel_context.detach(token)
+        if op._runtime.capture != NO_CONTENT:
             op._on_return(result)
-            return result
+        op._end(None)
+        return result
 
     return wrapper
 
 
-def _wrap_generator(start: Callable[[], Operation], fn: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_generator(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        if _operations.RUNTIME.disabled:
+        if _disabled():
             return (yield from fn(*args, **kwargs))
-        op = start()
-        op._begin(attach=False)
-        if _operations.RUNTIME.capture != NO_CONTENT:
-            op._on_call(fn, args, kwargs)
+        op = _started(start, fn, args, kwargs)
         error: BaseException | None = None
         try:
             gen = fn(*args, **kwargs)
@@ -120,18 +166,15 @@ def _wrap_generator(start: Callable[[], Operation], fn: Callable[..., Any]) -> C
 
 
 def _wrap_async_generator(
-    start: Callable[[], Operation], fn: Callable[..., Any]
+    start: Callable[[], Started], fn: Callable[..., Any]
 ) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        if _operations.RUNTIME.disabled:
+        if _disabled():
             async for item in fn(*args, **kwargs):
                 yield item
             return
-        op = start()
-        op._begin(attach=False)
-        if _operations.RUNTIME.capture != NO_CONTENT:
-            op._on_call(fn, args, kwargs)
+        op = _started(start, fn, args, kwargs)
         error: BaseException | None = None
         try:
             agen = fn(*args, **kwargs)

@@ -1,0 +1,221 @@
+"""``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
+the runtime every operation uses, logging, redaction, the ``requests`` instrumentation.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from typing import Any
+
+from opentelemetry import metrics as otel_metrics
+from opentelemetry import trace as otel_trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.trace import TracerProvider
+from typing_extensions import Unpack
+
+from agentotel import logging as _logging
+from agentotel import semconv as sc
+from agentotel._errors import warn_failure
+from agentotel._instruments import Instruments
+from agentotel._providers import Providers, build
+from agentotel._ratelimit import throttle_loggers
+from agentotel._settings import SIGNALS, InitArguments, Settings, resolve
+from agentotel.cost import PriceTable, load_price_table
+from agentotel.operations import _runtime
+from agentotel.operations._runtime import Runtime
+from agentotel.redaction import (
+    DEFAULT_DETECTORS,
+    RedactingLogRecordExporter,
+    RedactingSpanExporter,
+    Redactor,
+)
+
+__version__ = "0.1.0"
+
+_logger = logging.getLogger("agentotel")
+_lock = threading.Lock()
+_telemetry: Telemetry | None = None
+
+
+class Telemetry:
+    """The handle :func:`init` returns: the settings, the providers, flush and shutdown."""
+
+    def __init__(self, settings: Settings, providers: Providers | None) -> None:
+        self.settings = settings
+        self._providers = providers
+        self._closed = False
+
+    @property
+    def tracer_provider(self) -> otel_trace.TracerProvider:
+        """The tracer provider in use (a no-op one when the SDK is disabled)."""
+        return (
+            self._providers.tracer_provider if self._providers else otel_trace.NoOpTracerProvider()
+        )
+
+    @property
+    def meter_provider(self) -> otel_metrics.MeterProvider:
+        """The meter provider in use (a no-op one when the SDK is disabled)."""
+        return (
+            self._providers.meter_provider if self._providers else otel_metrics.NoOpMeterProvider()
+        )
+
+    @property
+    def logger_provider(self) -> LoggerProvider | None:
+        """The SDK logger provider in use, or ``None`` when the SDK is disabled."""
+        return self._providers.logger_provider if self._providers else None
+
+    @property
+    def export_timeout_s(self) -> float:
+        """The longest OTLP export timeout of the three signals, in seconds."""
+        return max(self.settings.otlp(signal).timeout_s for signal in SIGNALS)
+
+    def force_flush(self, timeout_s: float = 10.0) -> bool:
+        """Export everything buffered; wait at most ``timeout_s`` seconds.
+
+        Returns ``False`` if some provider did not finish in time. Never raises.
+        """
+        if self._providers is None or self._closed:
+            return True
+        try:
+            return self._providers.force_flush(timeout_s)
+        except Exception:  # noqa: BLE001
+            warn_failure("flush")
+            return False
+
+    def shutdown(self) -> None:
+        """Flush and shut down the providers agentotel created; idempotent, never raises.
+
+        The providers get the export timeout (``OTEL_EXPORTER_OTLP_TIMEOUT``) and are waited
+        for that long at most: a dead endpoint cannot hang the caller, or interpreter exit,
+        for longer than the timeout plus a moment.
+        """
+        global _telemetry
+        with _lock:
+            if self._closed:
+                return
+            self._closed = True
+            if _telemetry is self:
+                _telemetry = None
+        try:
+            _runtime.install(_disabled_runtime())
+            if self._providers is not None:
+                if self.settings.configure_logging:
+                    _logging.unconfigure()
+                self._providers.shutdown(self.export_timeout_s)
+        except Exception:  # noqa: BLE001
+            warn_failure("shut down")
+
+
+def _disabled_runtime() -> Runtime:
+    previous = _runtime.RUNTIME
+    return Runtime(
+        otel_trace.NoOpTracer(),
+        Instruments(otel_metrics.NoOpMeter(sc.INSTRUMENTATION_SCOPE)),
+        previous.prices if previous is not None else PriceTable({}),
+        disabled=True,
+    )
+
+
+def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) -> Telemetry:
+    """Set up OpenTelemetry for the process and return the :class:`Telemetry` handle.
+
+    Every keyword is a setting of :class:`agentotel._settings.Settings`, the one table of
+    settings (README, "Configuration"): the argument wins over its ``OTEL_*`` /
+    ``AGENTOTEL_*`` variables, which win over the default; ``None`` means "not given".
+
+    Providers the application already installed are reused (exporters are added to them
+    only when given as arguments). A second call returns the same handle with a warning.
+    With ``OTEL_SDK_DISABLED=true`` everything is a no-op. Providers are flushed and shut
+    down at interpreter exit, bounded by the export timeout plus one second.
+
+    Raises:
+        ConfigError: an unknown or invalid argument (names it, the bad value and the
+            accepted values). An invalid environment value only warns and is ignored
+            (OpenTelemetry configuration specification). Nothing already recorded is lost.
+    """
+    global _telemetry
+    given: dict[str, Any] = {"service_name": service_name, **arguments}
+    given = {name: value for name, value in given.items() if value is not None}
+    with _lock:
+        if _telemetry is not None:
+            _logger.warning("agentotel.init() was called again; returning the existing handle")
+            return _telemetry
+        settings = resolve(given)
+        if settings.sdk_disabled:
+            _runtime.install(_disabled_runtime())
+            _telemetry = Telemetry(settings, None)
+            return _telemetry
+        prices = settings.prices if settings.prices is not None else load_price_table()
+        redactor = _redactor(settings)
+        providers = build(
+            settings,
+            explicit_exporters=frozenset(s for s in SIGNALS if f"{s}_exporter" in given),
+            wrap_spans=(lambda e: RedactingSpanExporter(e, redactor)) if redactor else None,
+            wrap_logs=(lambda e: RedactingLogRecordExporter(e, redactor)) if redactor else None,
+        )
+        scope = sc.INSTRUMENTATION_SCOPE
+        _runtime.install(
+            Runtime(
+                providers.tracer_provider.get_tracer(scope, __version__),
+                Instruments(providers.meter_provider.get_meter(scope, __version__)),
+                prices,
+                capture=settings.capture_content,
+                content_max_length=settings.content_max_length,
+                event_logger=providers.logger_provider.get_logger(scope, __version__),
+            )
+        )
+        throttle_loggers("opentelemetry")
+        if settings.configure_logging:
+            service = providers.tracer_provider.resource.attributes.get(sc.SERVICE_NAME)
+            _logging.configure(
+                logger_provider=providers.logger_provider,
+                service_name=str(service or "unknown_service"),
+                log_format=settings.log_format,  # type: ignore[arg-type]
+                level=settings.log_level,
+                redact=redactor.redact if redactor else None,
+            )
+        if settings.instrument_requests:
+            _instrument_requests(providers.tracer_provider, providers.meter_provider)
+        _telemetry = Telemetry(settings, providers)
+        atexit.register(_telemetry.shutdown)
+        return _telemetry
+
+
+def _redactor(settings: Settings) -> Redactor | None:
+    """The redactor ``settings`` ask for, or ``None`` when redaction is ``off``."""
+    if settings.redact == "off":
+        return None
+    detectors = DEFAULT_DETECTORS if settings.redact == "default" else settings.redact
+    return Redactor(
+        detectors, extra_patterns=settings.redact_patterns, allow_keys=settings.redact_allow_keys
+    )
+
+
+def _instrument_requests(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
+    """OpenTelemetry's ``requests`` instrumentation on agentotel's providers.
+
+    Which HTTP conventions it emits is its own choice, read from
+    ``OTEL_SEMCONV_STABILITY_OPT_IN`` (``http`` for the stable names); agentotel does not
+    set that variable for the application.
+    """
+    try:
+        from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
+        instrumentor = RequestsInstrumentor()
+        if not instrumentor.is_instrumented_by_opentelemetry:
+            instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    except Exception:  # noqa: BLE001 - optional convenience, must not break start-up
+        _logger.warning("agentotel: could not instrument requests", exc_info=True)
+
+
+def shutdown() -> None:
+    """Flush and shut down what :func:`init` set up (bounded by the export timeout + 1 s).
+
+    Never raises.
+    """
+    handle = _telemetry
+    if handle is not None:
+        handle.shutdown()

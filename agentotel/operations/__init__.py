@@ -1,0 +1,29 @@
+"""The GenAI operations: one module per kind, one lifecycle base, one decorator factory.
+
+- :mod:`._operation` — :class:`Operation`, the span + metric lifecycle every kind shares;
+- :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail` — the
+  kinds, each with its factory function (``agentotel.tool(...)`` is :func:`.tool.tool`);
+- :mod:`._decorators` — the decorator factory for the four kinds of functions;
+- :mod:`._runtime` — the tracer, instruments and switches ``init()`` installs.
+"""
+
+from agentotel.operations._operation import Operation
+from agentotel.operations.agent import Agent, agent
+from agentotel.operations.guardrail import Guardrail, guardrail
+from agentotel.operations.llm import LLMCall, llm
+from agentotel.operations.tool import Tool, tool
+from agentotel.operations.workflow import Workflow, workflow
+
+__all__ = [
+    "Agent",
+    "Guardrail",
+    "LLMCall",
+    "Operation",
+    "Tool",
+    "Workflow",
+    "agent",
+    "guardrail",
+    "llm",
+    "tool",
+    "workflow",
+]

@@ -1,0 +1,119 @@
+"""The agent kind: ``invoke_agent {name}``, an INTERNAL span for an in-process agent.
+
+Source: GenAI agent spans, "Invoke agent internal span"
+(https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-agent-spans/), as implemented
+by ``opentelemetry-util-genai`` 1.3b0 (``_agent_invocation.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, overload
+
+from agentotel import semconv as sc
+from agentotel.operations._operation import (
+    Attributes,
+    MessagesOperation,
+    callable_name,
+    conversation_id,
+    optional_text,
+    put,
+    text,
+)
+from agentotel.operations._runtime import Runtime
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+class Agent(MessagesOperation):
+    """``invoke_agent {name}`` — INTERNAL span (in-process agent) and the agent metrics.
+
+    Span attributes:
+
+    - ``gen_ai.operation.name`` = ``invoke_agent`` (required);
+    - ``gen_ai.agent.name`` (conditionally required; set at start, for samplers);
+    - ``gen_ai.agent.id``, ``gen_ai.agent.description``, ``gen_ai.agent.version``
+      (when given);
+    - ``gen_ai.conversation.id`` (when given or inherited from a workflow);
+    - ``error.type`` (on failure);
+    - ``gen_ai.input.messages`` / ``gen_ai.output.messages`` (opt-in content).
+
+    Metrics: ``gen_ai.invoke_agent.duration`` (histogram, s; agent name, ``error.type``)
+    and ``agentotel.agent.active`` (up-down counter, {invocation}: +1 at start, -1 at end,
+    both on the runtime read when the agent was created; agent name).
+    """
+
+    __slots__ = ("name", "id", "description", "version", "conversation_id")
+    _api = "agentotel.agent"
+
+    def __init__(
+        self,
+        name: str,
+        id: str | None = None,  # noqa: A002 - the spec's attribute is gen_ai.agent.id
+        description: str | None = None,
+        version: str | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        super().__init__((name, id, description, version, conversation_id))
+        self.name = text(name, "agentotel.agent(name)")
+        self.id = optional_text(id, "agentotel.agent(id)")
+        self.description = optional_text(description, "agentotel.agent(description)")
+        self.version = optional_text(version, "agentotel.agent(version)")
+        self.conversation_id = _conversation(conversation_id)
+
+    def _span_name(self) -> str:
+        return f"{sc.OP_INVOKE_AGENT} {self.name}"
+
+    def _start_attributes(self) -> Attributes:
+        return put(
+            {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: self.name},
+            (
+                (sc.GEN_AI_AGENT_ID, self.id),
+                (sc.GEN_AI_AGENT_DESCRIPTION, self.description),
+                (sc.GEN_AI_AGENT_VERSION, self.version),
+                (sc.GEN_AI_CONVERSATION_ID, self.conversation_id),
+            ),
+        )
+
+    def _on_start(self, runtime: Runtime) -> None:
+        runtime.instruments.agent_active.add(1, {sc.GEN_AI_AGENT_NAME: self.name})
+
+    def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        instruments = runtime.instruments
+        instruments.agent_active.add(-1, {sc.GEN_AI_AGENT_NAME: self.name})
+        instruments.invoke_agent_duration.record(
+            duration_s, self._with_error({sc.GEN_AI_AGENT_NAME: self.name}), self._context
+        )
+
+
+def _conversation(given: object) -> str | None:
+    return conversation_id(optional_text(given, "agentotel.agent(conversation_id)"))
+
+
+@overload
+def agent(
+    name: str,
+    *,
+    id: str | None = None,  # noqa: A002
+    description: str | None = None,
+    version: str | None = None,
+    conversation_id: str | None = None,
+) -> Agent: ...
+@overload
+def agent(name: _F) -> _F: ...
+def agent(
+    name: Any,
+    *,
+    id: str | None = None,  # noqa: A002
+    description: str | None = None,
+    version: str | None = None,
+    conversation_id: str | None = None,
+) -> Any:
+    """An ``invoke_agent {name}`` span (INTERNAL) and the agent metrics.
+
+    Context manager or decorator; bare ``@agentotel.agent`` takes the function's name.
+    See :class:`Agent` for the attributes. Never raises.
+    """
+    if callable(name):
+        return Agent(callable_name(name))(name)
+    return Agent(name, id, description, version, conversation_id)

@@ -1,0 +1,315 @@
+"""The LLM call kind: ``{operation} {request model}``, a CLIENT span around one model
+request, with the GenAI client metrics and the call's cost.
+
+Source: GenAI spans, "Inference" (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/)
+and GenAI metrics (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/);
+the attribute set and the ``gen_ai.client.inference.operation.details`` event as in
+``opentelemetry-util-genai`` 1.3b0 (``_inference_invocation.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from opentelemetry._logs import LogRecord
+from opentelemetry.trace import SpanKind
+
+from agentotel import content
+from agentotel import semconv as sc
+from agentotel._errors import warn_failure, warn_misuse
+from agentotel.operations._operation import (
+    MESSAGES_ACCEPTED,
+    Attributes,
+    Operation,
+    conversation_id,
+    count,
+    optional_text,
+    put,
+    text,
+    texts,
+)
+from agentotel.operations._runtime import Runtime
+
+_OPERATIONS_ACCEPTED = ", ".join(sorted(sc.LLM_OPERATIONS))
+_PARAMS_ACCEPTED = ", ".join(sc.GEN_AI_REQUEST_PARAMS)
+
+
+class LLMCall(Operation):
+    """``{operation} {request model}`` — CLIENT span, operation duration, tokens and cost.
+
+    Span attributes at start (visible to samplers): ``gen_ai.operation.name`` (required:
+    ``chat``, ``text_completion``, ``embeddings``, ``generate_content``),
+    ``gen_ai.provider.name`` (required), ``gen_ai.request.model`` (conditionally
+    required), ``server.address`` / ``server.port`` (recommended), the request
+    parameters (``gen_ai.request.temperature``, ``.top_p``, ``.max_tokens``, ...) and
+    ``gen_ai.conversation.id`` (when a workflow or agent set one). From
+    :meth:`record_response`: ``gen_ai.response.model``, ``gen_ai.response.id``,
+    ``gen_ai.response.finish_reasons``, ``gen_ai.usage.input_tokens``,
+    ``gen_ai.usage.output_tokens``, ``gen_ai.usage.cache_read.input_tokens``,
+    ``gen_ai.usage.cache_write.input_tokens`` and ``agentotel.llm.cost_usd`` (USD).
+    ``error.type`` on failure. Opt-in content: see :meth:`record_input`.
+
+    Metrics: ``gen_ai.client.operation.duration`` (histogram, s) and
+    ``gen_ai.client.token.usage`` (histogram, {token}; ``gen_ai.token.type`` ``input`` /
+    ``output``), both with operation, provider, request and response model, server
+    address/port, ``error.type``; ``agentotel.llm.cost`` (counter, USD; provider,
+    request model).
+    """
+
+    __slots__ = (
+        "model",
+        "provider",
+        "operation",
+        "server_address",
+        "server_port",
+        "request_params",
+        "conversation_id",
+        "response_model",
+        "input_tokens",
+        "output_tokens",
+        "_details",
+    )
+    _span_kind = SpanKind.CLIENT
+    _api = "agentotel.llm"
+
+    def __init__(
+        self,
+        model: str,
+        provider: str,
+        operation: str = sc.OP_CHAT,
+        server_address: str | None = None,
+        server_port: int | None = None,
+        request_params: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__((model, provider, operation, server_address, server_port, request_params))
+        self.model = text(model, "agentotel.llm(model)")
+        self.provider = text(provider, "agentotel.llm(provider)")
+        self.operation = _operation(operation)
+        self.server_address = optional_text(server_address, "agentotel.llm(server_address)")
+        self.server_port = _port(server_port)
+        self.request_params = _request_params(request_params)
+        self.conversation_id = conversation_id(None)
+        self.response_model: str | None = None
+        self.input_tokens: int | None = None
+        self.output_tokens: int | None = None
+        self._details: dict[str, Any] | None = None  # event attributes (EVENT modes only)
+
+    def _span_name(self) -> str:
+        return f"{self.operation} {self.model}"
+
+    def _base_attributes(self) -> Attributes:
+        attributes: Attributes = {
+            sc.GEN_AI_OPERATION_NAME: self.operation,
+            sc.GEN_AI_PROVIDER_NAME: self.provider,
+            sc.GEN_AI_REQUEST_MODEL: self.model,
+        }
+        if self.server_address is not None:
+            attributes[sc.SERVER_ADDRESS] = self.server_address
+        if self.server_port is not None:
+            attributes[sc.SERVER_PORT] = self.server_port
+        return attributes
+
+    def _start_attributes(self) -> Attributes:
+        attributes = self._base_attributes()
+        attributes.update(self.request_params)
+        if self.conversation_id is not None:
+            attributes[sc.GEN_AI_CONVERSATION_ID] = self.conversation_id
+        return attributes
+
+    def record_response(
+        self,
+        *,
+        response_model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read_input_tokens: int | None = None,
+        cache_write_input_tokens: int | None = None,
+    ) -> None:
+        """Record what the provider answered. Token counts are in tokens (ints >= 0).
+
+        ``input_tokens`` includes cached tokens (``cache_read_input_tokens`` and
+        ``cache_write_input_tokens`` break them out), per the GenAI usage attributes.
+        The cost in USD is computed from the offline pricing table (see
+        :mod:`agentotel.cost`); an unknown model records no cost. A value of the wrong
+        type is left out with one warning naming it.
+        """
+        try:
+            where = "agentotel.llm.record_response"
+            self.response_model = optional_text(response_model, f"{where}(response_model)")
+            self.input_tokens = count(input_tokens, f"{where}(input_tokens)")
+            self.output_tokens = count(output_tokens, f"{where}(output_tokens)")
+            cache_read = count(cache_read_input_tokens, f"{where}(cache_read_input_tokens)")
+            cache_write = count(cache_write_input_tokens, f"{where}(cache_write_input_tokens)")
+            attributes = put(
+                {},
+                (
+                    (sc.GEN_AI_RESPONSE_MODEL, self.response_model),
+                    (sc.GEN_AI_RESPONSE_ID, optional_text(response_id, f"{where}(response_id)")),
+                    (sc.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens),
+                    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens),
+                    # zero cache counts are left off, as opentelemetry-util-genai does
+                    (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read or None),
+                    (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write or None),
+                ),
+            )
+            reasons = texts(finish_reasons, f"{where}(finish_reasons)")
+            if reasons:
+                attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
+            runtime = self._runtime
+            if runtime.capture in content.ON_EVENT:
+                self._event_details().update(attributes)
+            cost = runtime.prices.cost(
+                self.response_model or self.model,
+                self.input_tokens,
+                self.output_tokens,
+                cache_read,
+                cache_write,
+            )
+            if cost is not None:
+                attributes[sc.LLM_COST_USD] = cost
+                runtime.instruments.llm_cost.add(
+                    cost,
+                    {sc.GEN_AI_PROVIDER_NAME: self.provider, sc.GEN_AI_REQUEST_MODEL: self.model},
+                )
+            self.span.set_attributes(attributes)
+        except Exception:  # noqa: BLE001
+            warn_failure("record a response")
+
+    def _event_details(self) -> dict[str, Any]:
+        if self._details is None:
+            self._details = {}
+        return self._details
+
+    def record_input(
+        self,
+        messages: Iterable[Mapping[str, Any] | str],
+        system_instructions: str | Sequence[Any] | None = None,
+    ) -> None:
+        """Opt-in content: the prompt messages and system instructions.
+
+        ``SPAN_ONLY``/``SPAN_AND_EVENT``: JSON strings ``gen_ai.input.messages`` and
+        ``gen_ai.system_instructions`` on the span; ``EVENT_ONLY``/``SPAN_AND_EVENT``: the
+        same in structured form on the ``gen_ai.client.inference.operation.details``
+        event. ``NO_CONTENT``: nothing. Format: :mod:`agentotel.content`.
+        """
+        if self._runtime.capture == content.NO_CONTENT:
+            return
+        self._capture(sc.GEN_AI_INPUT_MESSAGES, messages, content.input_messages)
+        if system_instructions is not None:
+            self._capture(
+                sc.GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions, content.system_instructions
+            )
+
+    def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
+        """Opt-in content: the completion (``gen_ai.output.messages``); see :meth:`record_input`.
+
+        Accepts OpenAI ``choices`` entries, assistant messages or strings.
+        """
+        if self._runtime.capture == content.NO_CONTENT:
+            return
+        self._capture(sc.GEN_AI_OUTPUT_MESSAGES, messages, content.output_messages)
+
+    def _capture(self, key: str, value: Any, convert: Any) -> None:
+        try:
+            converted = convert(value)
+        except Exception:  # noqa: BLE001
+            warn_misuse(f"agentotel.llm.record_*({key})", value, MESSAGES_ACCEPTED, "not captured")
+            return
+        runtime = self._runtime
+        if runtime.capture in content.ON_SPAN:
+            self._set_content(key, converted)
+        if runtime.capture in content.ON_EVENT:
+            self._event_details()[key] = content.to_plain(converted, runtime.content_max_length)
+
+    def _emit_details(self, runtime: Runtime) -> None:
+        """The ``gen_ai.client.inference.operation.details`` event, parented to the span."""
+        details = self._details
+        if details is None or runtime.event_logger is None:
+            return
+        if not any(key in details for key in sc.CONTENT_ATTRIBUTES):
+            return
+        attributes: dict[str, Any] = self._with_error(self._start_attributes())
+        attributes.update(details)
+        runtime.event_logger.emit(
+            LogRecord(
+                event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=self._context
+            )
+        )
+
+    def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        if self._details is not None:
+            try:
+                self._emit_details(runtime)
+            except Exception:  # noqa: BLE001 - the metrics below must still be recorded
+                warn_failure("emit the inference details event")
+        attributes = self._with_error(self._base_attributes())
+        if self.response_model is not None:
+            attributes[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        instruments = runtime.instruments
+        ctx = self._context
+        instruments.operation_duration.record(duration_s, attributes, ctx)
+        if self.input_tokens is not None:
+            instruments.token_usage.record(
+                self.input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, ctx
+            )
+        if self.output_tokens is not None:
+            attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
+            instruments.token_usage.record(self.output_tokens, attributes, ctx)
+
+
+def _operation(value: object) -> str:
+    if isinstance(value, str) and value in sc.LLM_OPERATIONS:
+        return value
+    warn_misuse("agentotel.llm(operation)", value, _OPERATIONS_ACCEPTED, f"using {sc.OP_CHAT!r}")
+    return sc.OP_CHAT
+
+
+def _port(value: object) -> int | None:
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+    ):
+        return value
+    warn_misuse("agentotel.llm(server_port)", value, "an int from 0 to 65535", "not recorded")
+    return None
+
+
+def _request_params(params: Mapping[str, Any] | None) -> Attributes:
+    """``gen_ai.request.*`` attributes from ``llm(**request_params)``; unknown names and
+    ``None`` values are left out (the SDK drops values of a type attributes cannot hold)."""
+    attributes: Attributes = {}
+    if params is None:
+        return attributes
+    if not isinstance(params, Mapping):
+        warn_misuse("agentotel.LLMCall(request_params)", params, "a mapping", "not recorded")
+        return attributes
+    for key, value in params.items():
+        name = sc.GEN_AI_REQUEST_PARAMS.get(key)
+        if name is None:
+            warn_misuse("agentotel.llm(**request_params)", key, _PARAMS_ACCEPTED, "not recorded")
+        elif value is not None:
+            attributes[name] = value
+    return attributes
+
+
+def llm(
+    model: str,
+    *,
+    provider: str,
+    operation: str = sc.OP_CHAT,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    **request_params: Any,
+) -> LLMCall:
+    """A ``{operation} {model}`` span (CLIENT), operation duration, token usage and cost.
+
+    ``request_params``: ``temperature``, ``top_p``, ``top_k``, ``max_tokens``,
+    ``frequency_penalty``, ``presence_penalty``, ``stop_sequences``, ``seed``,
+    ``choice_count``, ``stream``, ``encoding_formats``, ``output_type`` ->
+    ``gen_ai.request.*``. Record the answer with :meth:`LLMCall.record_response`.
+    Never raises: an unknown ``operation`` is read as ``chat``, an unknown request
+    parameter is left out, each with one warning naming the value.
+    """
+    return LLMCall(model, provider, operation, server_address, server_port, request_params)
