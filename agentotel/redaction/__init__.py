@@ -52,7 +52,8 @@ resource attributes (these are set by code, not by user input).
 
 Modules: :mod:`~agentotel.redaction.detectors` (the detectors, their validators and the
 secret key names), :mod:`~agentotel.redaction.redactor` (:class:`Redactor`) and
-:mod:`~agentotel.redaction.exporters` (the two exporters). Import from this package.
+:mod:`~agentotel.redaction.exporters` (the two exporters and the wrapper they share).
+Import from this package.
 """
 
 from agentotel.redaction.detectors import (
