@@ -16,10 +16,11 @@ events and log records exported by the real OTLP exporters into the decoding rec
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -458,6 +459,40 @@ def test_span_that_cannot_be_redacted_is_exported_with_every_string_replaced() -
     assert exporter.error_count == 1  # "linked" has nothing to redact
 
 
+def _logged_on_this_thread(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    """The records captured from the calling thread, where a ``SimpleSpanProcessor`` or
+    ``SimpleLogRecordProcessor`` exports (other tests' worker threads may still log)."""
+    return [r for r in caplog.records if r.thread == threading.get_ident()]
+
+
+def test_span_redaction_failure_is_logged_once_on_the_redaction_logger(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    memory = InMemorySpanExporter()
+    exporter = RedactingSpanExporter(memory, _BrokenRedactor())
+    provider = _tracer_provider(exporter)
+    _emit_leaky_span(provider)
+    _emit_leaky_span(provider)
+    provider.shutdown()
+
+    leaky = [s for s in memory.get_finished_spans() if s.name == "leaky"]
+    assert [dict(span.attributes or {}) for span in leaky] == [
+        {"app.note": ERROR_MARKER, "app.count": 3}
+    ] * 2
+    assert exporter.error_count == 2
+    logged = _logged_on_this_thread(caplog)
+    assert [(r.name, r.levelno, r.getMessage()) for r in logged] == [
+        (
+            "agentotel.redaction",
+            logging.WARNING,
+            "span redaction failed; exporting the span with its strings replaced",
+        )
+    ]
+    exc_info = logged[0].exc_info
+    assert exc_info is not None and isinstance(exc_info[1], RuntimeError)
+
+
 def test_shutdown_and_force_flush_reach_the_wrapped_exporter() -> None:
     memory = InMemorySpanExporter()
     exporter = RedactingSpanExporter(memory)
@@ -535,6 +570,58 @@ def test_log_record_that_cannot_be_redacted_is_exported_with_every_string_replac
     record = memory.get_finished_logs()[0].log_record
     assert record.body == {"message": ERROR_MARKER, "n": 1}
     assert dict(record.attributes or {}) == {"k": ERROR_MARKER, "n": 2}
+    assert exporter.error_count == 1
+
+
+def test_log_redaction_failure_is_counted_but_never_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    memory = InMemoryLogRecordExporter()
+    exporter = RedactingLogRecordExporter(memory, _BrokenRedactor())
+    provider = _logger_provider(exporter)
+    for _ in range(2):
+        provider.get_logger("test").emit(body="mail jane@example.com", attributes={"k": "v"})
+    provider.shutdown()
+
+    records = [data.log_record for data in memory.get_finished_logs()]
+    assert [(r.body, dict(r.attributes or {})) for r in records] == [
+        (ERROR_MARKER, {"k": ERROR_MARKER})
+    ] * 2
+    assert exporter.error_count == 2
+    assert _logged_on_this_thread(caplog) == []
+
+
+class _UnreadableBody(Mapping[str, Any]):
+    """A structured log body whose items cannot be read."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise RuntimeError("unreadable")
+
+    def __iter__(self) -> Iterator[str]:
+        raise RuntimeError("unreadable")
+
+    def __len__(self) -> int:
+        return 1
+
+
+def test_log_record_whose_body_cannot_even_be_blanked_arrives_with_the_error_marker() -> None:
+    memory = InMemoryLogRecordExporter()
+    exporter = RedactingLogRecordExporter(memory)
+    provider = _logger_provider(exporter)
+    provider.get_logger("test").emit(
+        body=_UnreadableBody(),
+        attributes={"user.email": "jane@example.com"},
+        event_name="app.unreadable",
+    )
+    provider.shutdown()
+
+    record = memory.get_finished_logs()[0].log_record
+    assert (record.body, record.attributes, record.event_name) == (
+        ERROR_MARKER,
+        None,
+        "app.unreadable",
+    )
     assert exporter.error_count == 1
 
 
