@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,30 @@ ANSI_ESCAPE = "\x1b["
 
 
 # --------------------------------------------------------------------------- fixtures
+@contextmanager
+def bare_root() -> Iterator[None]:
+    """The root logger as in a process that configured no logging.
+
+    pytest's capture handlers (on the root during every test phase) are set aside for the
+    duration and put back after; handlers agentotel installed stay.
+    """
+    root = logging.getLogger()
+    set_aside = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    for handler in set_aside:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in set_aside:
+            root.addHandler(handler)
+
+
+def configure_as_owner(**kwargs: Any) -> None:
+    """``configure()`` in owner mode: called while the root logger has no handlers."""
+    with bare_root():
+        agentotel_logging.configure(**kwargs)
+
+
 @pytest.fixture
 def tracer() -> trace.Tracer:
     return TracerProvider().get_tracer("tests.logging")
@@ -86,7 +111,7 @@ def stream() -> io.StringIO:
 def configured(
     logger_provider: LoggerProvider, stream: io.StringIO
 ) -> Iterator[None]:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         level=logging.DEBUG, stream=stream,
     )
@@ -182,7 +207,7 @@ def test_json_line_has_event_level_logger_timestamp_service_name_and_bound_value
 def test_console_line_contains_event_service_name_and_ids_without_colors_off_terminal(
     tracer: trace.Tracer, stream: io.StringIO
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="console", stream=stream
     )
     with tracer.start_as_current_span("work") as span:
@@ -201,7 +226,7 @@ def test_console_line_contains_event_service_name_and_ids_without_colors_off_ter
 def test_default_format_is_json_when_the_stream_is_not_a_terminal(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+    configure_as_owner(logger_provider=None, service_name=SERVICE, stream=stream)
 
     agentotel_logging.get_logger().info("started")
 
@@ -225,7 +250,7 @@ def test_default_format_is_colored_console_when_the_stream_is_a_terminal() -> No
     controller, terminal_fd = os.openpty()
     terminal = open(terminal_fd, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
     try:
-        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=terminal)
+        configure_as_owner(logger_provider=None, service_name=SERVICE, stream=terminal)
         agentotel_logging.get_logger().info("started")
         agentotel_logging.unconfigure()
     finally:
@@ -298,7 +323,7 @@ def test_logger_obtained_before_configure_follows_the_configuration(
 ) -> None:
     agentotel_logging.unconfigure()
     early = agentotel_logging.get_logger(component="early")
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json", stream=stream
     )
 
@@ -311,7 +336,7 @@ def test_records_below_the_configured_level_are_dropped_locally_and_in_otel(
     logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         level=logging.WARNING, stream=stream,
     )
@@ -420,7 +445,7 @@ def test_logged_exception_is_bridged_as_exception_type_and_stacktrace(
 def test_json_line_of_a_logged_exception_has_the_traceback_under_exception(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -478,7 +503,7 @@ def test_redact_applies_to_rendered_line_and_bridged_record(
     logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         redact=_redact_password, stream=stream,
     )
@@ -500,7 +525,7 @@ def test_redact_applies_to_rendered_line_and_bridged_record(
 def test_redact_applies_to_exception_tracebacks(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json",
         redact=_redact_password, stream=stream,
     )
@@ -521,7 +546,7 @@ def test_redact_never_sees_ids_timestamp_level_logger_or_service_name(
         seen.append(set(value))
         return {k: "[REDACTED:all]" for k in value}
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json",
         redact=redact_everything, stream=stream,
     )
@@ -544,7 +569,7 @@ def test_failing_redaction_drops_the_payload_instead_of_leaking_it(
     def broken(value: Any) -> Any:
         raise RuntimeError("detector crashed")
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         redact=broken, stream=stream,
     )
@@ -589,7 +614,7 @@ def test_exporter_failure_logs_are_rendered_but_never_exported(
     exporter = ComplainingExporter()
     provider = LoggerProvider()
     provider.add_log_record_processor(processor_class(exporter))
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -632,7 +657,7 @@ def test_records_logged_while_emitting_are_rendered_but_not_emitted_again(
     processor = ChattyProcessor()
     provider = LoggerProvider()
     provider.add_log_record_processor(processor)
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
 
@@ -678,7 +703,7 @@ def test_otlp_exporter_failing_against_a_closed_port_does_not_feed_back(
     )
     provider = LoggerProvider()
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -712,7 +737,7 @@ def test_log_records_arrive_over_otlp_with_severity_attributes_and_trace_context
     provider.add_log_record_processor(
         BatchLogRecordProcessor(_otlp_log_exporter(otlp_receiver, protocol))
     )
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -760,7 +785,7 @@ def test_unconfigure_restores_root_logger_and_structlog_configuration(
 ) -> None:
     before = _logging_state()
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, level=logging.DEBUG,
         stream=stream,
     )
@@ -777,7 +802,7 @@ def test_unconfigure_restores_a_structlog_configuration_made_by_the_application(
     own_processors = [structlog.processors.KeyValueRenderer()]
     structlog.configure(processors=own_processors)
     try:
-        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+        configure_as_owner(logger_provider=None, service_name=SERVICE, stream=stream)
         agentotel_logging.unconfigure()
 
         assert structlog.is_configured()
@@ -792,7 +817,7 @@ def test_configuring_twice_installs_a_single_handler(
 ) -> None:
     handlers_before = len(logging.getLogger().handlers)
     for _ in range(2):
-        agentotel_logging.configure(
+        configure_as_owner(
             logger_provider=logger_provider, service_name=SERVICE, log_format="json",
             stream=stream,
         )
