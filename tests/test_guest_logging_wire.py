@@ -29,16 +29,23 @@ APPLICATION = textwrap.dedent(
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
-        format="APP %(levelname)s %(name)s %(message)s trace_id=%(trace_id)s span_id=%(span_id)s",
+        format="APP %(levelname)s %(name)s %(funcName)s: %(message)s"
+        " trace_id=%(trace_id)s span_id=%(span_id)s",
     )
 
     import agentotel
 
     agentotel.init("guest-app", metrics_exporter="none")
     log = logging.getLogger("guest.app")
-    with agentotel.tool("lookup_order"):
-        log.info("looking up order %s", "A-17")
-        agentotel.get_logger().info("order found", order_id="A-17")
+
+
+    def lookup_order(order_id):
+        with agentotel.tool("lookup_order"):
+            log.info("looking up order %s", order_id)
+            agentotel.get_logger().info("order found", order_id=order_id)
+
+
+    lookup_order("A-17")
     log.info("all done")
     agentotel.shutdown()
     """
@@ -94,9 +101,9 @@ def test_each_line_is_printed_once_by_the_application_with_the_span_ids(
     ids = f"trace_id={span.trace_id} span_id={span.span_id}"
 
     assert guest_run.app_lines() == [
-        f"APP INFO guest.app looking up order A-17 {ids}",
-        f"APP INFO __main__ order found order_id=A-17 {ids}",
-        "APP INFO guest.app all done trace_id= span_id=",
+        f"APP INFO guest.app lookup_order: looking up order A-17 {ids}",
+        f"APP INFO __main__ lookup_order: order found order_id=A-17 {ids}",
+        "APP INFO guest.app <module>: all done trace_id= span_id=",
     ]
 
 

@@ -1112,6 +1112,41 @@ def test_guest_unconfigure_restores_the_record_factory_and_removes_only_what_it_
     assert app_logging.handler in logging.getLogger().handlers
 
 
+def test_guest_unconfigure_puts_back_the_stock_logger_class(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(logging.Logger)
+    try:
+        configure_as_guest(logger_provider)
+        during = logging.getLoggerClass()
+        agentotel_logging.unconfigure()
+        after = logging.getLoggerClass()
+    finally:
+        logging.setLoggerClass(previous)
+
+    assert during is not logging.Logger and issubclass(during, logging.Logger)
+    assert after is logging.Logger
+
+
+def test_guest_keeps_a_logger_class_chosen_by_the_application(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    class ApplicationLogger(logging.Logger):
+        pass
+
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(ApplicationLogger)
+    try:
+        configure_as_guest(logger_provider)
+        during = logging.getLoggerClass()
+    finally:
+        agentotel_logging.unconfigure()
+        logging.setLoggerClass(previous)
+
+    assert during is ApplicationLogger
+
+
 def test_guest_unconfigure_keeps_a_record_factory_installed_after_it(
     guest: AppLogging,
 ) -> None:
