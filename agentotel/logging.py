@@ -3,11 +3,29 @@
 One processor chain serves both ``structlog`` loggers and the standard library's
 ``logging`` records (third-party libraries): it merges ``structlog.contextvars``, adds the
 logger name, level, an ISO-8601 UTC timestamp, the active span's ``trace_id``/``span_id``
-and ``service.name``, renders exceptions to text, and redacts. A
-``structlog.stdlib.ProcessorFormatter`` on one root-logger handler then hands each record
-to the OpenTelemetry ``Logger`` (body = the event message, every other key an OTLP
-attribute, severity mapped, trace context from the current context) and renders it as a
-JSON line or a console line.
+and ``service.name``, renders exceptions to text, and redacts. The OpenTelemetry bridge at
+its end hands each record to the OpenTelemetry ``Logger`` (body = the event message, every
+other non-structural key an OTLP attribute, severity mapped, trace context from the
+current context).
+
+:func:`configure` works in one of two modes, chosen by whether the root logger already has
+handlers when it runs:
+
+- **Owner** (no root handlers: nobody configured logging). A
+  ``structlog.stdlib.ProcessorFormatter`` on one root handler runs the chain, bridges and
+  renders each record as a JSON line or a console line; the root level is set; structlog
+  is configured to hand its events to that formatter.
+- **Guest** (the application configured logging, e.g. ``logging.basicConfig()``). The
+  application's handlers, their formatters and the root level are left alone. Added:
+  a record factory wrapping :func:`logging.getLogRecordFactory` that sets ``trace_id`` and
+  ``span_id`` on every ``LogRecord`` when it is created (so they are right even where the
+  record is formatted on another thread, behind a ``QueueHandler``); one root handler that
+  prints nothing and bridges each record to OpenTelemetry; and, only if the application
+  has not configured structlog, a structlog configuration that hands events to the stdlib
+  logger tree as a message ``"<event> key=value ..."`` (logfmt pairs), so the
+  application's handlers print them once, in their own format.
+
+:func:`unconfigure` undoes what :func:`configure` did in either mode, and nothing else.
 
 Sources:
 - OpenTelemetry logs data model (severity number/text, body, attributes, trace context):
@@ -16,6 +34,10 @@ Sources:
   https://www.w3.org/TR/trace-context/#trace-id
 - Exception attributes on log records:
   https://opentelemetry.io/docs/specs/semconv/exceptions/exceptions-logs/
+- Log record factories and message objects (``logging.setLogRecordFactory``,
+  arbitrary objects as messages):
+  https://docs.python.org/3/library/logging.html#logrecord-objects and
+  https://docs.python.org/3/howto/logging-cookbook.html#implementing-structured-logging
 
 Nothing happens at import time; :func:`configure` installs, :func:`unconfigure` undoes.
 """
@@ -29,7 +51,7 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, cast
 
 import structlog
 from opentelemetry import context as otel_context
@@ -47,9 +69,18 @@ __all__ = ["SPAN_ID_KEY", "TRACE_ID_KEY", "configure", "get_logger", "unconfigur
 LogFormat = Literal["json", "console"]
 
 TRACE_ID_KEY = "trace_id"
-"""Event-dict key of the active span's trace id: 32 lowercase hex characters."""
+"""Event-dict key of the active span's trace id: 32 lowercase hex characters. In guest mode
+also the ``LogRecord`` attribute (``%(trace_id)s``), ``""`` on a record created outside a
+span."""
 SPAN_ID_KEY = "span_id"
-"""Event-dict key of the active span's span id: 16 lowercase hex characters."""
+"""Event-dict key of the active span's span id: 16 lowercase hex characters. In guest mode
+also the ``LogRecord`` attribute (``%(span_id)s``), ``""`` on a record created outside a
+span."""
+
+# The record attributes' value outside a valid span: formats such as
+# "%(message)s trace_id=%(trace_id)s" still work, and the line carries no id that a log
+# backend could link to a trace (W3C Trace Context reserves all-zero ids as invalid).
+_NO_ID = ""
 
 # structlog's own keys
 _EVENT = "event"
@@ -61,11 +92,13 @@ _RECORD = "_record"
 _FROM_STRUCTLOG = "_from_structlog"
 # private hand-over from the exception processor to the OTel bridge; never rendered
 _EXCEPTION_TYPE = "_agentotel_exception_type"
+# guest mode: the exception of a structlog event, handed to the stdlib record as exc_info
+_STDLIB_EXC_INFO = "_agentotel_exc_info"
 
 # keys the chain itself sets; they are neither redacted nor sent as OTLP attributes
 _STRUCTURAL_KEYS = frozenset(
     {_LEVEL, _TIMESTAMP, _LOGGER, TRACE_ID_KEY, SPAN_ID_KEY, SERVICE_NAME, _RECORD,
-     _FROM_STRUCTLOG, _EXCEPTION_TYPE}
+     _FROM_STRUCTLOG, _EXCEPTION_TYPE, _STDLIB_EXC_INFO}
 )
 # keys that become OTLP record fields (or the resource / scope) instead of attributes
 _NOT_ATTRIBUTES = _STRUCTURAL_KEYS | {_EVENT, _EXCEPTION}
@@ -145,6 +178,15 @@ def render_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventD
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         ).rstrip("\n")
         event_dict[_EXCEPTION_TYPE] = _qualified_name(type(exception))
+    return event_dict
+
+
+def keep_exc_info(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """Keep the exception of ``exc_info`` as a tuple for the stdlib record (guest mode),
+    next to the text :func:`render_exception` makes of it for the OpenTelemetry bridge."""
+    exception = _exception_of(event_dict.get("exc_info"))
+    if exception is not None:
+        event_dict[_STDLIB_EXC_INFO] = (type(exception), exception, exception.__traceback__)
     return event_dict
 
 
@@ -266,9 +308,145 @@ def drop_private_keys(_: WrappedLogger, __: str, event_dict: EventDict) -> Event
     return event_dict
 
 
+# --------------------------------------------------------------------------- guest mode
+class StructuredMessage(str):
+    """A structlog event as a stdlib log message (guest mode).
+
+    The text is ``"<event> key=value ..."`` (the non-structural keys as logfmt pairs), which
+    the application's formatters print through ``record.getMessage()``; ``event_dict`` is
+    the processed event dict, from which the OpenTelemetry bridge takes the body and the
+    attributes. Copied or pickled, it becomes the plain text.
+    """
+
+    event_dict: EventDict
+
+    def __new__(cls, text: str, event_dict: EventDict | None = None) -> StructuredMessage:
+        message = super().__new__(cls, text)
+        message.event_dict = event_dict if event_dict is not None else {_EVENT: text}
+        return message
+
+    def __reduce__(self) -> tuple[type[str], tuple[str]]:
+        return str, (str(self),)
+
+
+_LOGFMT = structlog.processors.LogfmtRenderer(bool_as_flag=False)
+
+
+def _message_text(event_dict: EventDict) -> str:
+    event = event_dict.get(_EVENT)
+    text = "" if event is None else str(event)
+    pairs = {key: value for key, value in event_dict.items() if key not in _NOT_ATTRIBUTES}
+    if not pairs:
+        return text
+    try:
+        rendered = _LOGFMT(None, "", pairs)
+    except ValueError:  # a key that logfmt cannot carry (space, quote, '=')
+        rendered = " ".join(f"{key}={value!r}" for key, value in pairs.items())
+    return f"{text} {rendered}" if text else rendered
+
+
+def hand_to_stdlib(
+    _: WrappedLogger, __: str, event_dict: EventDict
+) -> tuple[tuple[StructuredMessage], dict[str, Any]]:
+    """Final structlog processor in guest mode: the arguments of the stdlib logging call.
+
+    The message is a :class:`StructuredMessage`; the exception kept by
+    :func:`keep_exc_info` goes to ``exc_info`` so that the application's formatter renders
+    the traceback its own way.
+    """
+    exc_info = event_dict.pop(_STDLIB_EXC_INFO, None)
+    kwargs = {"exc_info": exc_info} if exc_info is not None else {}
+    return (StructuredMessage(_message_text(event_dict), event_dict),), kwargs
+
+
+class TraceContextRecordFactory:
+    """A ``LogRecord`` factory wrapping another one (guest mode).
+
+    Every record it creates carries ``trace_id`` (32 lowercase hex) and ``span_id`` (16
+    lowercase hex) of the span current where the record is created, ``""`` for both
+    outside a valid span; values the wrapped factory already set are kept. Setting them at
+    creation, not in a handler filter, keeps them right when the record is formatted on
+    another thread (``QueueHandler``/``QueueListener``). As with any record attribute,
+    ``extra={"trace_id": ...}`` is then refused by ``Logger.makeRecord`` (``KeyError``).
+    """
+
+    def __init__(self, wrapped: Callable[..., logging.LogRecord]) -> None:
+        self.wrapped = wrapped
+        self.active = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = self.wrapped(*args, **kwargs)
+        if self.active:
+            fields = record.__dict__
+            if TRACE_ID_KEY not in fields or SPAN_ID_KEY not in fields:
+                span_context = trace.get_current_span().get_span_context()
+                if span_context.is_valid:
+                    trace_id = trace.format_trace_id(span_context.trace_id)
+                    span_id = trace.format_span_id(span_context.span_id)
+                else:
+                    trace_id = span_id = _NO_ID
+                fields.setdefault(TRACE_ID_KEY, trace_id)
+                fields.setdefault(SPAN_ID_KEY, span_id)
+        return record
+
+
+class BridgeHandler(logging.Handler):
+    """Guest mode's root handler: prints nothing, emits each record to OpenTelemetry.
+
+    A stdlib record goes through the shared chain (the same one the owner mode's formatter
+    runs); an agentotel structlog event (:class:`StructuredMessage`) arrives processed
+    already; an event of a structlog the application configured with
+    ``ProcessorFormatter.wrap_for_formatter`` (its event dict as ``record.msg``) gets its
+    exception rendered and redacted. Failures are swallowed: the application's handlers
+    already printed the record.
+    """
+
+    def __init__(
+        self, level: int, *, stdlib_chain: list[Processor], event_dict_chain: list[Processor],
+        emit_to_otel: Processor,
+    ) -> None:
+        super().__init__(level)
+        self._stdlib_chain = stdlib_chain
+        self._event_dict_chain = event_dict_chain
+        self._emit_to_otel = emit_to_otel
+
+    def _event_dict(self, record: logging.LogRecord) -> tuple[EventDict, list[Processor]]:
+        message = record.msg
+        if isinstance(message, StructuredMessage):
+            return {**message.event_dict, _RECORD: record, _FROM_STRUCTLOG: True}, []
+        if isinstance(message, dict) and hasattr(record, "_logger") and hasattr(record, "_name"):
+            return {**message, _RECORD: record, _FROM_STRUCTLOG: True}, self._event_dict_chain
+        try:
+            event = record.getMessage()
+        except Exception:  # bad %-arguments: the application's handler reported it
+            event = str(message)
+        event_dict: EventDict = {_EVENT: event, _RECORD: record, _FROM_STRUCTLOG: False}
+        if record.exc_info:
+            event_dict["exc_info"] = record.exc_info
+        if record.stack_info:
+            event_dict["stack"] = record.stack_info
+        return event_dict, self._stdlib_chain
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            event_dict, chain = self._event_dict(record)
+            method = record.levelname.lower()
+            for processor in chain:
+                event_dict = cast(EventDict, processor(None, method, event_dict))
+            self._emit_to_otel(None, method, event_dict)
+        except Exception:  # telemetry must not break, nor print into, the application
+            pass
+
+
 # --------------------------------------------------------------------------- configuration
-def _pre_chain(service_name: str, redact: Callable[[Any], Any] | None) -> list[Processor]:
-    """The processors shared by structlog and stdlib records, in order."""
+def _pre_chain(
+    service_name: str, redact: Callable[[Any], Any] | None, *, keep_exception: bool = False
+) -> list[Processor]:
+    """The processors shared by structlog and stdlib records, in order.
+
+    ``keep_exception`` (guest mode's structlog) also keeps the exception for the stdlib
+    record (:func:`keep_exc_info`).
+    """
     chain: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         add_stdlib_extra,
@@ -279,8 +457,10 @@ def _pre_chain(service_name: str, redact: Callable[[Any], Any] | None) -> list[P
         add_trace_context,
         _service_name_adder(service_name),
         structlog.processors.StackInfoRenderer(),
-        render_exception,
     ]
+    if keep_exception:
+        chain.append(keep_exc_info)
+    chain.append(render_exception)
     if redact is not None:
         chain.append(_redactor(redact))
     return chain
@@ -301,9 +481,17 @@ def _renderer(log_format: LogFormat, stream: TextIO) -> Processor:
 
 @dataclass
 class _Installation:
-    handler: logging.Handler
-    previous_root_level: int
-    previous_structlog_config: dict[str, Any] | None
+    """What :func:`configure` changed, for :func:`_uninstall` to undo."""
+
+    handler: logging.Handler | None
+    guest: bool
+    # owner mode
+    previous_root_level: int = logging.NOTSET
+    previous_structlog_config: dict[str, Any] | None = None
+    # guest mode
+    record_factory: TraceContextRecordFactory | None = None
+    structlog_processors: list[Processor] | None = None  # None: structlog left alone
+    logger_class: tuple[type[logging.Logger], type[logging.Logger]] | None = None  # old, new
 
 
 _installation: _Installation | None = None
@@ -319,25 +507,68 @@ def configure(
     redact: Callable[[Any], Any] | None = None,
     stream: TextIO | None = None,
 ) -> None:
-    """Configure structlog and the root stdlib logger; bridge records to OpenTelemetry.
+    """Set up logging for agentotel: as the owner of the root logger, or as a guest.
+
+    **Owner mode** — the root logger has no handlers (nobody configured logging): one
+    root handler renders every record (structlog events and stdlib records) as a JSON or
+    console line on *stream* and bridges it to OpenTelemetry; the root logger's level is
+    set to *level*; structlog is configured to hand its events to that handler.
+
+    **Guest mode** — the root logger already has handlers (``logging.basicConfig()``,
+    ``dictConfig``, a framework): the application's handlers, their formatters and the root
+    level stay as they are. Added: the :class:`TraceContextRecordFactory` around the current
+    record factory (``%(trace_id)s``/``%(span_id)s`` in the application's formats, ``""``
+    outside a span); one :class:`BridgeHandler` on the root (prints nothing) if
+    *logger_provider* is given; and, only if ``structlog.is_configured()`` is false, a
+    structlog configuration that sends :func:`get_logger` events through the stdlib logger
+    tree as ``"<event> key=value ..."`` messages, so the application's handlers print each
+    once in their own format. An application that configured structlog keeps its
+    configuration. Records created before :func:`configure` or after :func:`unconfigure`
+    have no ``trace_id``/``span_id``: a format that names them can give defaults
+    (``logging.Formatter(fmt, defaults={"trace_id": "", "span_id": ""})``).
 
     Args:
         logger_provider: records are emitted to ``logger_provider.get_logger(<stdlib
             logger name>)``; ``None`` renders locally only.
         service_name: value of the ``service.name`` key on every record.
-        log_format: ``"json"`` (one JSON object per line) or ``"console"`` (aligned,
-            colored when *stream* is a terminal); ``None`` picks ``"console"`` when
-            *stream* is a terminal, else ``"json"``.
-        level: stdlib level number; the root logger and the handler are set to it.
+        log_format: owner mode: ``"json"`` (one JSON object per line) or ``"console"``
+            (aligned, colored when *stream* is a terminal); ``None`` picks ``"console"``
+            when *stream* is a terminal, else ``"json"``. Guest mode: unused (the
+            application's formats apply).
+        level: stdlib level number. Owner mode: the root logger and the handler are set to
+            it. Guest mode: only the bridge handler is (the least severe level exported);
+            the application's levels decide what is printed.
         redact: maps a dict of the record's non-structural keys (``event``,
             ``exception``, user keys) to a redacted copy; applied before rendering and
-            before the OpenTelemetry bridge.
-        stream: where rendered lines go; default ``sys.stderr``.
+            before the OpenTelemetry bridge. In guest mode the application's own lines are
+            printed by its handlers as they are; the export and the messages of
+            :func:`get_logger` events are redacted.
+        stream: owner mode: where rendered lines go; default ``sys.stderr``. Guest mode:
+            unused.
 
-    Calling it again replaces the previous configuration. Raises nothing for valid
-    arguments; settings are validated by the caller (``agentotel.init``).
+    Calling it again replaces the previous configuration (the mode is chosen again, after
+    the previous one is undone). Raises nothing for valid arguments; settings are
+    validated by the caller (``agentotel.init``).
     """
     global _installation
+    with _lock:
+        _uninstall()
+        if logging.getLogger().handlers:
+            _installation = _install_guest(logger_provider, service_name, level, redact)
+        else:
+            _installation = _install_owner(
+                logger_provider, service_name, log_format, level, redact, stream
+            )
+
+
+def _install_owner(
+    logger_provider: LoggerProvider | None,
+    service_name: str,
+    log_format: LogFormat | None,
+    level: int,
+    redact: Callable[[Any], Any] | None,
+    stream: TextIO | None,
+) -> _Installation:
     target = stream if stream is not None else sys.stderr
     chosen_format: LogFormat = log_format or ("console" if _is_terminal(target) else "json")
     pre_chain = _pre_chain(service_name, redact)
@@ -354,51 +585,120 @@ def configure(
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(foreign_pre_chain=pre_chain, processors=final)
     )
-    with _lock:
-        _uninstall()
-        root = logging.getLogger()
-        previous = _Installation(
-            handler=handler,
-            previous_root_level=root.level,
-            previous_structlog_config=(
-                structlog.get_config() if structlog.is_configured() else None
-            ),
-        )
+    root = logging.getLogger()
+    installation = _Installation(
+        handler=handler,
+        guest=False,
+        previous_root_level=root.level,
+        previous_structlog_config=(
+            structlog.get_config() if structlog.is_configured() else None
+        ),
+    )
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *pre_chain,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        context_class=dict,
+        # Not cached: loggers obtained before configure() must follow a later one.
+        cache_logger_on_first_use=False,
+    )
+    root.addHandler(handler)
+    root.setLevel(level)
+    return installation
+
+
+def _install_guest(
+    logger_provider: LoggerProvider | None,
+    service_name: str,
+    level: int,
+    redact: Callable[[Any], Any] | None,
+) -> _Installation:
+    installation = _Installation(handler=None, guest=True)
+    factory = TraceContextRecordFactory(logging.getLogRecordFactory())
+    logging.setLogRecordFactory(factory)
+    installation.record_factory = factory
+    if not structlog.is_configured():
+        processors: list[Processor] = [
+            structlog.stdlib.filter_by_level,
+            *_pre_chain(service_name, redact, keep_exception=True),
+            hand_to_stdlib,
+        ]
+        previous_class = logging.getLoggerClass()
+        # LoggerFactory sets structlog's Logger subclass, whose findCaller skips structlog's
+        # frames (right %(funcName)s/%(lineno)d); an application's own class is kept.
+        logger_factory = structlog.stdlib.LoggerFactory()
+        if previous_class is not logging.Logger:
+            logging.setLoggerClass(previous_class)
+        elif logging.getLoggerClass() is not previous_class:
+            installation.logger_class = (previous_class, logging.getLoggerClass())
         structlog.configure(
-            processors=[
-                structlog.stdlib.filter_by_level,
-                *pre_chain,
-                structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-            ],
-            logger_factory=structlog.stdlib.LoggerFactory(),
+            processors=processors,
+            logger_factory=logger_factory,
             wrapper_class=structlog.stdlib.BoundLogger,
             context_class=dict,
-            # Not cached: loggers obtained before configure() must follow a later one.
             cache_logger_on_first_use=False,
         )
-        root.addHandler(handler)
-        root.setLevel(level)
-        _installation = previous
+        installation.structlog_processors = processors
+    if logger_provider is not None:
+        installation.handler = BridgeHandler(
+            level,
+            stdlib_chain=_pre_chain(service_name, redact),
+            event_dict_chain=[render_exception] + ([_redactor(redact)] if redact else []),
+            emit_to_otel=_bridge(logger_provider),
+        )
+        logging.getLogger().addHandler(installation.handler)
+    return installation
 
 
 def _uninstall() -> None:
     global _installation
-    if _installation is None:
+    installation = _installation
+    if installation is None:
         return
-    root = logging.getLogger()
-    root.removeHandler(_installation.handler)
-    root.setLevel(_installation.previous_root_level)
-    if _installation.previous_structlog_config is None:
-        structlog.reset_defaults()
-    else:
-        structlog.configure(**_installation.previous_structlog_config)
     _installation = None
+    root = logging.getLogger()
+    if installation.handler is not None:
+        root.removeHandler(installation.handler)
+    if not installation.guest:
+        root.setLevel(installation.previous_root_level)
+        if installation.previous_structlog_config is None:
+            structlog.reset_defaults()
+        else:
+            structlog.configure(**installation.previous_structlog_config)
+        return
+    factory = installation.record_factory
+    if factory is not None:
+        if logging.getLogRecordFactory() is factory:
+            logging.setLogRecordFactory(factory.wrapped)
+        else:  # wrapped again since: keep the chain, make this link a pass-through
+            factory.active = False
+    if (
+        installation.structlog_processors is not None
+        and structlog.is_configured()
+        and structlog.get_config()["processors"] is installation.structlog_processors
+    ):
+        structlog.reset_defaults()  # structlog was not configured before
+    if installation.logger_class is not None:
+        previous_class, installed_class = installation.logger_class
+        if logging.getLoggerClass() is installed_class:
+            logging.setLoggerClass(previous_class)
 
 
 def unconfigure() -> None:
-    """Undo :func:`configure`: remove its root handler, restore the root logger's level and
-    the structlog configuration that was in place before (builtin defaults if none).
-    A no-op when not configured."""
+    """Undo :func:`configure`; a no-op when not configured.
+
+    Owner mode: remove its root handler, restore the root logger's level and the structlog
+    configuration that was in place before (builtin defaults if none). Guest mode: remove
+    the bridge handler; put back the record factory that was current before (if another
+    factory wrapped agentotel's since, that one stays and agentotel's link stops adding the
+    ids); reset structlog to its defaults and restore the logger class if :func:`configure`
+    set them and nobody changed them since. The application's handlers, formatters and
+    levels are not touched.
+    """
     with _lock:
         _uninstall()
 
@@ -407,6 +707,8 @@ def get_logger(**bound: Any) -> structlog.stdlib.BoundLogger:
     """A structlog logger named after the calling module, with *bound* key/values.
 
     Records carry ``structlog.contextvars`` bindings and, inside a span, ``trace_id`` and
-    ``span_id`` once :func:`configure` has run (``agentotel.init``).
+    ``span_id`` once :func:`configure` has run (``agentotel.init``). In guest mode they are
+    stdlib records printed by the application's handlers, with the message
+    ``"<event> key=value ..."``.
     """
     return structlog.stdlib.get_logger(**bound)

@@ -3,19 +3,27 @@
 Real parts throughout: structlog, the stdlib ``logging`` module, an SDK ``TracerProvider``
 (never installed globally), an SDK ``LoggerProvider`` with an in-memory exporter, and a
 pseudo-terminal for the terminal-detection tests.
+
+Owner mode (no root handlers) is tested with pytest's capture handlers set aside while
+``configure()`` runs; guest mode with an application handler and formatter on the root.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import io
 import json
 import logging
+import logging.handlers
 import os
+import pickle
+import queue
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +67,30 @@ ANSI_ESCAPE = "\x1b["
 
 
 # --------------------------------------------------------------------------- fixtures
+@contextmanager
+def bare_root() -> Iterator[None]:
+    """The root logger as in a process that configured no logging.
+
+    pytest's capture handlers (on the root during every test phase) are set aside for the
+    duration and put back after; handlers agentotel installed stay.
+    """
+    root = logging.getLogger()
+    set_aside = [h for h in root.handlers if type(h).__module__.startswith("_pytest")]
+    for handler in set_aside:
+        root.removeHandler(handler)
+    try:
+        yield
+    finally:
+        for handler in set_aside:
+            root.addHandler(handler)
+
+
+def configure_as_owner(**kwargs: Any) -> None:
+    """``configure()`` in owner mode: called while the root logger has no handlers."""
+    with bare_root():
+        agentotel_logging.configure(**kwargs)
+
+
 @pytest.fixture
 def tracer() -> trace.Tracer:
     return TracerProvider().get_tracer("tests.logging")
@@ -86,7 +118,7 @@ def stream() -> io.StringIO:
 def configured(
     logger_provider: LoggerProvider, stream: io.StringIO
 ) -> Iterator[None]:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         level=logging.DEBUG, stream=stream,
     )
@@ -182,7 +214,7 @@ def test_json_line_has_event_level_logger_timestamp_service_name_and_bound_value
 def test_console_line_contains_event_service_name_and_ids_without_colors_off_terminal(
     tracer: trace.Tracer, stream: io.StringIO
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="console", stream=stream
     )
     with tracer.start_as_current_span("work") as span:
@@ -201,7 +233,7 @@ def test_console_line_contains_event_service_name_and_ids_without_colors_off_ter
 def test_default_format_is_json_when_the_stream_is_not_a_terminal(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+    configure_as_owner(logger_provider=None, service_name=SERVICE, stream=stream)
 
     agentotel_logging.get_logger().info("started")
 
@@ -225,7 +257,7 @@ def test_default_format_is_colored_console_when_the_stream_is_a_terminal() -> No
     controller, terminal_fd = os.openpty()
     terminal = open(terminal_fd, "w", encoding="utf-8")  # noqa: SIM115 (closed below)
     try:
-        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=terminal)
+        configure_as_owner(logger_provider=None, service_name=SERVICE, stream=terminal)
         agentotel_logging.get_logger().info("started")
         agentotel_logging.unconfigure()
     finally:
@@ -298,7 +330,7 @@ def test_logger_obtained_before_configure_follows_the_configuration(
 ) -> None:
     agentotel_logging.unconfigure()
     early = agentotel_logging.get_logger(component="early")
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json", stream=stream
     )
 
@@ -311,7 +343,7 @@ def test_records_below_the_configured_level_are_dropped_locally_and_in_otel(
     logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         level=logging.WARNING, stream=stream,
     )
@@ -420,7 +452,7 @@ def test_logged_exception_is_bridged_as_exception_type_and_stacktrace(
 def test_json_line_of_a_logged_exception_has_the_traceback_under_exception(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -478,7 +510,7 @@ def test_redact_applies_to_rendered_line_and_bridged_record(
     logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter,
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         redact=_redact_password, stream=stream,
     )
@@ -500,7 +532,7 @@ def test_redact_applies_to_rendered_line_and_bridged_record(
 def test_redact_applies_to_exception_tracebacks(
     stream: io.StringIO,
 ) -> None:
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json",
         redact=_redact_password, stream=stream,
     )
@@ -521,7 +553,7 @@ def test_redact_never_sees_ids_timestamp_level_logger_or_service_name(
         seen.append(set(value))
         return {k: "[REDACTED:all]" for k in value}
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=None, service_name=SERVICE, log_format="json",
         redact=redact_everything, stream=stream,
     )
@@ -544,7 +576,7 @@ def test_failing_redaction_drops_the_payload_instead_of_leaking_it(
     def broken(value: Any) -> Any:
         raise RuntimeError("detector crashed")
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, log_format="json",
         redact=broken, stream=stream,
     )
@@ -589,7 +621,7 @@ def test_exporter_failure_logs_are_rendered_but_never_exported(
     exporter = ComplainingExporter()
     provider = LoggerProvider()
     provider.add_log_record_processor(processor_class(exporter))
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -632,7 +664,7 @@ def test_records_logged_while_emitting_are_rendered_but_not_emitted_again(
     processor = ChattyProcessor()
     provider = LoggerProvider()
     provider.add_log_record_processor(processor)
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
 
@@ -678,7 +710,7 @@ def test_otlp_exporter_failing_against_a_closed_port_does_not_feed_back(
     )
     provider = LoggerProvider()
     provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -712,7 +744,7 @@ def test_log_records_arrive_over_otlp_with_severity_attributes_and_trace_context
     provider.add_log_record_processor(
         BatchLogRecordProcessor(_otlp_log_exporter(otlp_receiver, protocol))
     )
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=provider, service_name=SERVICE, log_format="json", stream=stream
     )
     try:
@@ -760,7 +792,7 @@ def test_unconfigure_restores_root_logger_and_structlog_configuration(
 ) -> None:
     before = _logging_state()
 
-    agentotel_logging.configure(
+    configure_as_owner(
         logger_provider=logger_provider, service_name=SERVICE, level=logging.DEBUG,
         stream=stream,
     )
@@ -777,7 +809,7 @@ def test_unconfigure_restores_a_structlog_configuration_made_by_the_application(
     own_processors = [structlog.processors.KeyValueRenderer()]
     structlog.configure(processors=own_processors)
     try:
-        agentotel_logging.configure(logger_provider=None, service_name=SERVICE, stream=stream)
+        configure_as_owner(logger_provider=None, service_name=SERVICE, stream=stream)
         agentotel_logging.unconfigure()
 
         assert structlog.is_configured()
@@ -792,7 +824,7 @@ def test_configuring_twice_installs_a_single_handler(
 ) -> None:
     handlers_before = len(logging.getLogger().handlers)
     for _ in range(2):
-        agentotel_logging.configure(
+        configure_as_owner(
             logger_provider=logger_provider, service_name=SERVICE, log_format="json",
             stream=stream,
         )
@@ -821,3 +853,390 @@ def test_importing_the_module_changes_no_logging_configuration() -> None:
     )
 
     assert result.stdout.split() == ["True", "True"]
+
+
+def test_owner_mode_leaves_the_record_factory_alone(stream: io.StringIO) -> None:
+    factory = logging.getLogRecordFactory()
+
+    configure_as_owner(logger_provider=None, service_name=SERVICE, stream=stream)
+
+    assert logging.getLogRecordFactory() is factory
+
+
+# --------------------------------------------------------------------------- guest mode
+APP_FORMAT = "%(levelname)s %(name)s %(message)s trace_id=%(trace_id)s span_id=%(span_id)s"
+
+
+class AppLogging:
+    """The application's own logging: a root handler with its formatter, root at INFO."""
+
+    def __init__(self, fmt: str = APP_FORMAT) -> None:
+        self.stream = io.StringIO()
+        self.formatter = logging.Formatter(fmt)
+        self.handler = logging.StreamHandler(self.stream)
+        self.handler.setFormatter(self.formatter)
+
+    def lines(self) -> list[str]:
+        return self.stream.getvalue().splitlines()
+
+
+@pytest.fixture
+def app_logging() -> Iterator[AppLogging]:
+    root = logging.getLogger()
+    app = AppLogging()
+    previous_level = root.level
+    root.addHandler(app.handler)
+    root.setLevel(logging.INFO)
+    yield app
+    agentotel_logging.unconfigure()
+    root.removeHandler(app.handler)
+    root.setLevel(previous_level)
+
+
+def configure_as_guest(logger_provider: LoggerProvider | None, **kwargs: Any) -> None:
+    """``configure()`` with the application's handler already on the root logger."""
+    assert any(isinstance(h, logging.StreamHandler) for h in logging.getLogger().handlers)
+    agentotel_logging.configure(logger_provider=logger_provider, service_name=SERVICE, **kwargs)
+
+
+@pytest.fixture
+def guest(app_logging: AppLogging, logger_provider: LoggerProvider) -> AppLogging:
+    configure_as_guest(logger_provider)
+    return app_logging
+
+
+def test_guest_mode_keeps_the_application_handler_formatter_and_root_level(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+
+    configure_as_guest(logger_provider, level=logging.DEBUG, log_format="json")
+
+    added = [h for h in root.handlers if h not in handlers_before]
+    assert [h for h in root.handlers if h in handlers_before] == handlers_before
+    assert len(added) == 1 and not isinstance(added[0], logging.StreamHandler)
+    assert app_logging.handler.formatter is app_logging.formatter
+    assert (root.level, app_logging.handler.level) == (logging.INFO, logging.NOTSET)
+
+
+def test_guest_record_created_inside_a_span_carries_its_ids_as_hex(
+    guest: AppLogging, tracer: trace.Tracer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with tracer.start_as_current_span("outer"), tracer.start_as_current_span("inner") as span:
+        logging.getLogger("app").info("step done")
+    trace_id, span_id = ids_of(span)
+
+    fields = vars(caplog.records[-1])
+
+    assert (fields["trace_id"], fields["span_id"]) == (trace_id, span_id)
+    assert len(fields["trace_id"]) == 32 and len(fields["span_id"]) == 16
+    assert guest.lines() == [f"INFO app step done trace_id={trace_id} span_id={span_id}"]
+
+
+def test_guest_format_naming_the_ids_renders_them_empty_outside_a_span(
+    guest: AppLogging,
+) -> None:
+    logging.getLogger("app").info("idle")
+    record = logging.getLogger("app").makeRecord("app", logging.INFO, "app.py", 1, "x", (), None)
+
+    assert guest.lines() == ["INFO app idle trace_id= span_id="]
+    assert guest.formatter.format(record) == "INFO app x trace_id= span_id="
+
+
+def test_guest_record_formatted_on_a_queue_listener_thread_has_the_ids_of_its_span(
+    logger_provider: LoggerProvider, tracer: trace.Tracer
+) -> None:
+    root = logging.getLogger()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    queue_handler = logging.handlers.QueueHandler(records)
+    app = AppLogging()
+    listener = logging.handlers.QueueListener(records, app.handler)
+    previous_level = root.level
+    root.addHandler(queue_handler)
+    root.setLevel(logging.INFO)
+    listener.start()
+    try:
+        configure_as_guest(logger_provider)
+        with tracer.start_as_current_span("work") as span:
+            logging.getLogger("app").info("queued")
+    finally:
+        listener.stop()  # drains the queue on the listener's thread
+        agentotel_logging.unconfigure()
+        root.removeHandler(queue_handler)
+        root.setLevel(previous_level)
+    trace_id, span_id = ids_of(span)
+
+    assert app.lines() == [f"INFO app queued trace_id={trace_id} span_id={span_id}"]
+
+
+def test_guest_stdlib_line_is_printed_once_and_exported_once(
+    guest: AppLogging, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    logging.getLogger("app.pool").warning("pool low: %d left", 3)
+
+    assert guest.lines() == ["WARNING app.pool pool low: 3 left trace_id= span_id="]
+    assert [r.log_record.body for r in exported(log_exporter)] == ["pool low: 3 left"]
+
+
+def test_guest_agentotel_logger_event_is_printed_once_in_the_application_format(
+    guest: AppLogging,
+) -> None:
+    agentotel_logging.get_logger(tenant="acme").info("order placed", order_id=42, note="a b")
+
+    assert guest.lines() == [
+        f'INFO {__name__} order placed tenant=acme order_id=42 note="a b" trace_id= span_id=',
+    ]
+
+
+def test_guest_agentotel_logger_event_is_exported_with_event_body_and_key_values(
+    guest: AppLogging, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    agentotel_logging.get_logger(tenant="acme").info("order placed", order_id=42)
+
+    exported_record = only_exported(log_exporter)
+
+    assert exported_record.log_record.body == "order placed"
+    assert dict(exported_record.log_record.attributes or {}) == {
+        "tenant": "acme", "order_id": 42,
+    }
+    assert exported_record.instrumentation_scope is not None
+    assert exported_record.instrumentation_scope.name == __name__
+
+
+def test_guest_export_has_the_ids_as_trace_context_not_as_attributes(
+    guest: AppLogging, tracer: trace.Tracer, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    with tracer.start_as_current_span("step") as span:
+        logging.getLogger("app").info("inside", extra={"device": "sda"})
+        agentotel_logging.get_logger().info("structured", device="sdb")
+    ctx = span.get_span_context()
+
+    records = [r.log_record for r in exported(log_exporter)]
+
+    assert [(r.trace_id, r.span_id) for r in records] == [(ctx.trace_id, ctx.span_id)] * 2
+    assert [dict(r.attributes or {}) for r in records] == [{"device": "sda"}, {"device": "sdb"}]
+
+
+def test_guest_agentotel_logger_exception_is_printed_by_the_application_and_exported(
+    guest: AppLogging, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    try:
+        raise PaymentDeclinedError("card expired")
+    except PaymentDeclinedError:
+        agentotel_logging.get_logger().exception("charge failed")
+
+    text = guest.stream.getvalue()
+    attributes = dict(only_exported(log_exporter).log_record.attributes or {})
+    assert text.startswith(f"ERROR {__name__} charge failed trace_id= span_id=\nTraceback")
+    assert text.count("PaymentDeclinedError: card expired") == 1
+    assert attributes["exception.type"] == f"{__name__}.PaymentDeclinedError"
+    assert str(attributes["exception.stacktrace"]).endswith("PaymentDeclinedError: card expired")
+
+
+def test_guest_redaction_applies_to_the_export_not_to_the_application_line(
+    app_logging: AppLogging, logger_provider: LoggerProvider,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    configure_as_guest(logger_provider, redact=_redact_password)
+
+    logging.getLogger("app").info("retry with %s", "hunter2")
+
+    assert app_logging.lines() == ["INFO app retry with hunter2 trace_id= span_id="]
+    assert only_exported(log_exporter).log_record.body == "retry with [REDACTED:password]"
+
+
+def test_guest_redaction_applies_to_agentotel_logger_messages(
+    app_logging: AppLogging, logger_provider: LoggerProvider,
+) -> None:
+    configure_as_guest(logger_provider, redact=_redact_password)
+
+    agentotel_logging.get_logger().info("login with hunter2", form={"pw": "hunter2"})
+
+    assert "hunter2" not in app_logging.stream.getvalue()
+    assert app_logging.lines()[0].startswith(f"INFO {__name__} login with [REDACTED:password]")
+
+
+def test_guest_level_sets_the_least_severe_exported_level_only(
+    app_logging: AppLogging, logger_provider: LoggerProvider,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    configure_as_guest(logger_provider, level=logging.WARNING)
+
+    logging.getLogger("app").info("chatty")
+    logging.getLogger("app").warning("kept")
+
+    assert [line.split()[2] for line in app_logging.lines()] == ["chatty", "kept"]
+    assert [r.log_record.body for r in exported(log_exporter)] == ["kept"]
+
+
+def test_guest_opentelemetry_sdk_records_are_printed_but_not_exported(
+    guest: AppLogging, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    logging.getLogger("opentelemetry.sdk._shared_internal").warning("Queue full")
+
+    assert guest.lines() == ["WARNING opentelemetry.sdk._shared_internal Queue full "
+                             "trace_id= span_id="]
+    assert exported(log_exporter) == []
+
+
+def test_guest_without_a_logger_provider_adds_no_handler(app_logging: AppLogging) -> None:
+    handlers_before = list(logging.getLogger().handlers)
+
+    configure_as_guest(None)
+    logging.getLogger("app").info("local only")
+
+    assert logging.getLogger().handlers == handlers_before
+    assert app_logging.lines() == ["INFO app local only trace_id= span_id="]
+
+
+def _guest_state() -> tuple[Any, ...]:
+    root = logging.getLogger()
+    return (
+        list(root.handlers), root.level, logging.getLogRecordFactory(),
+        logging.getLoggerClass(), structlog.is_configured(), structlog.get_config(),
+    )
+
+
+def test_guest_unconfigure_restores_the_record_factory_and_removes_only_what_it_added(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    before = _guest_state()
+
+    configure_as_guest(logger_provider)
+    during = _guest_state()
+    agentotel_logging.unconfigure()
+
+    assert during[2] is not before[2] and during[4] and not before[4]
+    assert _guest_state() == before
+    assert app_logging.handler in logging.getLogger().handlers
+
+
+def test_guest_unconfigure_puts_back_the_stock_logger_class(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(logging.Logger)
+    try:
+        configure_as_guest(logger_provider)
+        during = logging.getLoggerClass()
+        agentotel_logging.unconfigure()
+        after = logging.getLoggerClass()
+    finally:
+        logging.setLoggerClass(previous)
+
+    assert during is not logging.Logger and issubclass(during, logging.Logger)
+    assert after is logging.Logger
+
+
+def test_guest_keeps_a_logger_class_chosen_by_the_application(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    class ApplicationLogger(logging.Logger):
+        pass
+
+    previous = logging.getLoggerClass()
+    logging.setLoggerClass(ApplicationLogger)
+    try:
+        configure_as_guest(logger_provider)
+        during = logging.getLoggerClass()
+    finally:
+        agentotel_logging.unconfigure()
+        logging.setLoggerClass(previous)
+
+    assert during is ApplicationLogger
+
+
+def test_guest_unconfigure_keeps_a_record_factory_installed_after_it(
+    guest: AppLogging,
+) -> None:
+    agentotel_factory = logging.getLogRecordFactory()
+
+    def application_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = agentotel_factory(*args, **kwargs)
+        record.__dict__["tenant"] = "acme"
+        return record
+
+    logging.setLogRecordFactory(application_factory)
+    try:
+        agentotel_logging.unconfigure()
+        record = logging.getLogger("app").makeRecord("app", logging.INFO, "a.py", 1, "m", (), None)
+        current = logging.getLogRecordFactory()
+    finally:
+        logging.setLogRecordFactory(logging.LogRecord)
+
+    assert current is application_factory
+    assert vars(record)["tenant"] == "acme" and "trace_id" not in vars(record)
+
+
+def test_guest_configuring_twice_wraps_the_factory_and_adds_the_bridge_once(
+    app_logging: AppLogging, logger_provider: LoggerProvider,
+    log_exporter: InMemoryLogRecordExporter,
+) -> None:
+    factory = logging.getLogRecordFactory()
+    handlers_before = len(logging.getLogger().handlers)
+
+    configure_as_guest(logger_provider)
+    configure_as_guest(logger_provider)
+    logging.getLogger("app").info("once")
+
+    assert getattr(logging.getLogRecordFactory(), "wrapped", None) is factory
+    assert len(logging.getLogger().handlers) == handlers_before + 1
+    assert app_logging.lines() == ["INFO app once trace_id= span_id="]
+    assert [r.log_record.body for r in exported(log_exporter)] == ["once"]
+
+
+def test_guest_leaves_a_structlog_configured_by_the_application_alone(
+    app_logging: AppLogging, logger_provider: LoggerProvider
+) -> None:
+    own_processors = [structlog.processors.KeyValueRenderer()]
+    structlog.configure(processors=own_processors)
+    try:
+        configure_as_guest(logger_provider)
+        during = structlog.get_config()["processors"]
+        agentotel_logging.unconfigure()
+
+        assert during is own_processors
+        assert structlog.get_config()["processors"] is own_processors
+    finally:
+        structlog.reset_defaults()
+
+
+def test_guest_exports_events_of_the_applications_structlog_processor_formatter(
+    logger_provider: LoggerProvider, log_exporter: InMemoryLogRecordExporter
+) -> None:
+    root = logging.getLogger()
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        processor=structlog.processors.KeyValueRenderer(key_order=["event"])
+    ))
+    previous_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    structlog.configure(
+        processors=[structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+    )
+    try:
+        configure_as_guest(logger_provider)
+        structlog.get_logger("app").info("order placed", order_id=42)
+    finally:
+        agentotel_logging.unconfigure()
+        structlog.reset_defaults()
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+
+    record = only_exported(log_exporter).log_record
+    assert stream.getvalue().splitlines() == ["event='order placed' order_id=42"]
+    assert (record.body, dict(record.attributes or {})) == ("order placed", {"order_id": 42})
+
+
+def test_structured_message_is_copied_and_pickled_as_its_text() -> None:
+    message = agentotel_logging.StructuredMessage("done n=1", {"event": "done", "n": 1})
+
+    restored = pickle.loads(pickle.dumps(message))
+
+    assert (restored, type(restored)) == ("done n=1", str)
+    assert copy.deepcopy(message) == "done n=1"
