@@ -633,10 +633,6 @@ def test_metric_name_check_reports_a_name_agentotel_does_not_emit() -> None:
     assert queried_metrics(text) - agentotel_metric_names() == {"gen_ai_client_token_usage_total"}
 
 
-def test_cost_counter_prometheus_name_matches_semconv() -> None:
-    assert semconv.PROM_LLM_COST == "agentotel_llm_cost_USD_total"
-
-
 def test_dashboards_chart_every_agentotel_metric() -> None:
     text = " ".join(json.dumps(d) for d in dashboards().values())
     used = queried_metrics(text)
