@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 import yaml
+from promql_names import dashboard_and_rule_metrics, queried_metrics
 
 from agentotel import semconv
 
@@ -612,12 +613,6 @@ def test_dashboard_provider_reads_the_mounted_dashboard_directory(
     assert mounts["./grafana/dashboards"] == path
 
 
-# A metric name in PromQL: followed by a selector or a range (label names are not).
-PROMQL_METRIC = re.compile(
-    r"\b((?:gen_ai|agentotel|traces_span_metrics|otelcol)_[A-Za-z0-9_]+)\s*[{\[]"
-)
-
-
 def agentotel_metric_names() -> set[str]:
     """The Prometheus names of agentotel's metrics and their histogram series."""
     names = set()
@@ -628,28 +623,14 @@ def agentotel_metric_names() -> set[str]:
     return names
 
 
-def queried_metrics(text: str) -> set[str]:
-    return {
-        m for m in PROMQL_METRIC.findall(text)
-        if not m.startswith(("traces_span_metrics_", "otelcol_"))
-    }
-
-
 def test_dashboards_and_rules_query_only_agentotel_prometheus_names() -> None:
-    texts = [json.dumps(d) for d in dashboards().values()]
-    rules = load_yaml(CONFIG / "prometheus" / "alerts.yml")
-    texts += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
-    unknown = set().union(*(queried_metrics(t) for t in texts)) - agentotel_metric_names()
+    unknown = dashboard_and_rule_metrics() - agentotel_metric_names()
     assert unknown == set()
 
 
 def test_metric_name_check_reports_a_name_agentotel_does_not_emit() -> None:
     text = 'sum(rate(gen_ai_client_token_usage_total{job="x"}[5m]))'
     assert queried_metrics(text) - agentotel_metric_names() == {"gen_ai_client_token_usage_total"}
-
-
-def test_cost_counter_prometheus_name_matches_semconv() -> None:
-    assert semconv.PROM_LLM_COST == "agentotel_llm_cost_USD_total"
 
 
 def test_dashboards_chart_every_agentotel_metric() -> None:
