@@ -102,9 +102,11 @@ class Telemetry:
         try:
             _runtime.install(_disabled_runtime())
             if self._providers is not None:
-                if self.settings.configure_logging:
-                    _logging.unconfigure()
-                self._providers.shutdown(self.export_timeout_s)
+                try:
+                    self._providers.shutdown(self.export_timeout_s)
+                finally:  # after the last export: its failure lines still get trace ids
+                    if self.settings.configure_logging:
+                        _logging.unconfigure()
         except Exception:  # noqa: BLE001
             warn_failure("shut down")
 

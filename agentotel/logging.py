@@ -62,6 +62,7 @@ from opentelemetry.semconv.attributes import exception_attributes
 from opentelemetry.util.types import AnyValue
 from structlog.typing import EventDict, Processor, WrappedLogger
 
+from agentotel._errors import error_type_of
 from agentotel.semconv import SERVICE_NAME
 
 __all__ = ["SPAN_ID_KEY", "TRACE_ID_KEY", "configure", "get_logger", "unconfigure"]
@@ -161,12 +162,6 @@ def _exception_of(exc_info: Any) -> BaseException | None:
     return sys.exc_info()[1] if exc_info else None
 
 
-def _qualified_name(cls: type) -> str:
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def render_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     """Replace ``exc_info`` by the formatted traceback under ``exception`` (a str).
 
@@ -177,7 +172,7 @@ def render_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventD
         event_dict[_EXCEPTION] = "".join(
             traceback.format_exception(type(exception), exception, exception.__traceback__)
         ).rstrip("\n")
-        event_dict[_EXCEPTION_TYPE] = _qualified_name(type(exception))
+        event_dict[_EXCEPTION_TYPE] = error_type_of(exception)
     return event_dict
 
 

@@ -30,6 +30,7 @@ import contextlib
 import os
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -186,18 +187,14 @@ def _say(text: str = "") -> None:
 # --------------------------------------------------------------------------- run
 
 
-def qualified_name(cls: type) -> str:
-    """``requests.exceptions.HTTPError``; builtins unqualified (``ValueError``)."""
-    module = cls.__module__
-    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
-
-
 def handle_one(assistant: SupportAssistant, request: SupportRequest) -> Outcome:
     """Run the workflow for one request; a failure becomes an ``error`` outcome."""
     try:
         return assistant.handle(request)
     except Exception as error:  # noqa: BLE001 - one failed request must not stop the run
-        return Outcome(request.id, "error", f"{qualified_name(type(error))}: {error}")
+        # "requests.exceptions.HTTPError: 500 ...": the class qualified as error.type is
+        detail = traceback.format_exception_only(type(error), error)[-1].strip()
+        return Outcome(request.id, "error", detail)
 
 
 def linger(seconds: float, metrics_url: str | None) -> None:
