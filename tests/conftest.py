@@ -19,10 +19,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from agentotel import _ratelimit
-from agentotel.operations import _runtime
 from agentotel._instruments import Instruments
-from agentotel.operations._runtime import Runtime
 from agentotel.cost import load_price_table
+from agentotel.operations import _runtime
+from agentotel.operations._runtime import Runtime
+
+pytest_plugins = ("otlp_receiver",)  # the OTLP receiver fixture, for every test module
 
 
 @dataclass
@@ -60,7 +62,9 @@ class Recorded:
 
     def span(self, name: str) -> ReadableSpan:
         matches = [s for s in self.spans() if s.name == name]
-        assert len(matches) == 1, f"expected one span {name!r}, got {[s.name for s in self.spans()]}"
+        assert len(matches) == 1, (
+            f"expected one span {name!r}, got {[s.name for s in self.spans()]}"
+        )
         return matches[0]
 
     def points(self, metric: str | None = None) -> list[Point]:
@@ -86,7 +90,9 @@ class Recorded:
                                 )
                             )
                         else:
-                            found.append(Point(m.name, m.unit or "", dict(p.attributes or {}), p.value))
+                            found.append(
+                                Point(m.name, m.unit or "", dict(p.attributes or {}), p.value)
+                            )
         return found
 
 

@@ -13,9 +13,8 @@ Every decoded ``Export*ServiceRequest`` is stored with the transport it came ove
 Accessor methods flatten them into plain records (:class:`SpanRecord`, :class:`MetricPoint`,
 :class:`LogRecord`) so that tests compare python values, not protobuf messages.
 
-Test modules use the fixtures by importing them explicitly::
-
-    from otlp_receiver import otlp_receiver  # noqa: F401  (pytest fixture)
+The ``otlp_receiver`` fixture is registered for every test module by ``conftest.py``
+(``pytest_plugins``).
 """
 
 from __future__ import annotations

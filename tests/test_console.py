@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import agentotel
-from agentotel.operations import _runtime
 from agentotel.console import TreeConsoleSpanExporter
+from agentotel.operations import _runtime
 
 
 @pytest.fixture
@@ -20,7 +20,9 @@ def console(recorded):
     provider.add_span_processor(SimpleSpanProcessor(TreeConsoleSpanExporter(out)))
     previous = _runtime.RUNTIME
     _runtime.install(
-        _runtime.Runtime(provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices)
+        _runtime.Runtime(
+            provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices
+        )
     )
     yield out
     _runtime.install(previous)
@@ -30,7 +32,12 @@ def test_trace_printed_as_tree_when_root_ends(console):
     with agentotel.workflow("triage"):
         with agentotel.agent("planner"):
             with agentotel.llm("gpt-4o-mini", provider="openai") as call:
-                call.record_response(response_model="gpt-4o-mini-2024-07-18", input_tokens=1200, output_tokens=80, cache_read_input_tokens=1024)
+                call.record_response(
+                    response_model="gpt-4o-mini-2024-07-18",
+                    input_tokens=1200,
+                    output_tokens=80,
+                    cache_read_input_tokens=1024,
+                )
         assert console.getvalue() == ""  # nothing until the root ends
         with agentotel.guardrail("pii", target="output") as check:
             check.verdict("modify", reason="email")

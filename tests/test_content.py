@@ -13,8 +13,8 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 import agentotel
-from agentotel.operations import _runtime
 from agentotel._instruments import Instruments
+from agentotel.operations import _runtime
 from agentotel.operations._runtime import Runtime
 
 CANARY = "CANARY-7f3a-do-not-export"
@@ -65,7 +65,9 @@ def _everything(text: str) -> None:
             ag.record_input([{"role": "user", "content": text}])
             with agentotel.llm("gpt-4o", provider="openai") as call:
                 call.record_input([{"role": "user", "content": text}], system_instructions=text)
-                call.record_output([{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}])
+                call.record_output(
+                    [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+                )
                 call.record_response(input_tokens=3, output_tokens=2)
             with agentotel.tool("t") as t:
                 t.record_arguments({"q": text})
@@ -82,7 +84,11 @@ def _all_exported_text(recorded, logs) -> str:
         parts.extend(json.dumps(dict(e.attributes), default=str) for e in span.events)
     for log in logs.get_finished_logs():
         record = log.log_record
-        parts.append(json.dumps({"body": record.body, "attributes": dict(record.attributes or {})}, default=str))
+        parts.append(
+            json.dumps(
+                {"body": record.body, "attributes": dict(record.attributes or {})}, default=str
+            )
+        )
     return "\n".join(parts)
 
 
@@ -103,9 +109,15 @@ def test_span_only_puts_json_messages_on_spans_and_no_event(recorded, capture):
         {"role": "user", "parts": [{"type": "text", "content": CANARY}]}
     ]
     assert json.loads(chat.attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": CANARY}], "finish_reason": "stop"}
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": CANARY}],
+            "finish_reason": "stop",
+        }
     ]
-    assert json.loads(chat.attributes["gen_ai.system_instructions"]) == [{"type": "text", "content": CANARY}]
+    assert json.loads(chat.attributes["gen_ai.system_instructions"]) == [
+        {"type": "text", "content": CANARY}
+    ]
     assert logs.get_finished_logs() == ()
 
 
@@ -125,8 +137,13 @@ def test_span_only_records_workflow_and_agent_messages(recorded, capture):
     _everything(CANARY)
     for name in ("invoke_workflow wf", "invoke_agent a"):
         span = recorded.span(name)
-        assert json.loads(span.attributes["gen_ai.input.messages"])[0]["parts"][0]["content"] == CANARY
-        assert json.loads(span.attributes["gen_ai.output.messages"])[0]["parts"][0]["content"] == CANARY
+        assert (
+            json.loads(span.attributes["gen_ai.input.messages"])[0]["parts"][0]["content"] == CANARY
+        )
+        assert (
+            json.loads(span.attributes["gen_ai.output.messages"])[0]["parts"][0]["content"]
+            == CANARY
+        )
 
 
 def test_event_only_emits_structured_event_and_nothing_on_spans(recorded, capture):
@@ -144,7 +161,11 @@ def test_event_only_emits_structured_event_and_nothing_on_spans(recorded, captur
         {"role": "user", "parts": [{"type": "text", "content": CANARY}]}
     ]
     assert _plain(attributes["gen_ai.output.messages"]) == [
-        {"role": "assistant", "parts": [{"type": "text", "content": CANARY}], "finish_reason": "stop"}
+        {
+            "role": "assistant",
+            "parts": [{"type": "text", "content": CANARY}],
+            "finish_reason": "stop",
+        }
     ]
     chat = recorded.span("chat gpt-4o")
     assert record.trace_id == chat.context.trace_id
@@ -177,7 +198,11 @@ def test_openai_tool_calls_become_tool_call_parts(recorded, capture):
                         "role": "assistant",
                         "content": None,
                         "tool_calls": [
-                            {"id": "call_1", "type": "function", "function": {"name": "calc", "arguments": '{"expr": "2+2"}'}}
+                            {
+                                "id": "call_1",
+                                "type": "function",
+                                "function": {"name": "calc", "arguments": '{"expr": "2+2"}'},
+                            }
                         ],
                     },
                     "finish_reason": "tool_calls",
@@ -189,7 +214,9 @@ def test_openai_tool_calls_become_tool_call_parts(recorded, capture):
     assert json.loads(attributes["gen_ai.output.messages"]) == [
         {
             "role": "assistant",
-            "parts": [{"type": "tool_call", "id": "call_1", "name": "calc", "arguments": {"expr": "2+2"}}],
+            "parts": [
+                {"type": "tool_call", "id": "call_1", "name": "calc", "arguments": {"expr": "2+2"}}
+            ],
             "finish_reason": "tool_calls",
         }
     ]
@@ -200,4 +227,6 @@ def test_openai_tool_calls_become_tool_call_parts(recorded, capture):
 
 def _plain(value):
     """Log attribute values come back as tuples/mappings; compare as plain JSON."""
-    return json.loads(json.dumps(value, default=lambda o: dict(o) if hasattr(o, "items") else list(o)))
+    return json.loads(
+        json.dumps(value, default=lambda o: dict(o) if hasattr(o, "items") else list(o))
+    )

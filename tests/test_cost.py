@@ -12,7 +12,14 @@ TABLE = load_price_table()
 
 
 def test_packaged_table_covers_the_four_providers():
-    for model in ("gpt-4o-mini", "gpt-4.1", "claude-sonnet-4-5", "claude-haiku-4-5", "gemini-2.5-flash", "mistral-large"):
+    for model in (
+        "gpt-4o-mini",
+        "gpt-4.1",
+        "claude-sonnet-4-5",
+        "claude-haiku-4-5",
+        "gemini-2.5-flash",
+        "mistral-large",
+    ):
         assert TABLE.price(model) is not None, model
 
 
@@ -36,7 +43,13 @@ def test_uncached_input_and_output():
 
 def test_cache_reads_priced_as_cached_not_twice():
     # claude-sonnet-4-5: 3.00 input, 0.30 cache read, 3.75 cache write, 15.00 output
-    cost = TABLE.cost("claude-sonnet-4-5", 1_000_000, 0, cache_read_input_tokens=600_000, cache_write_input_tokens=100_000)
+    cost = TABLE.cost(
+        "claude-sonnet-4-5",
+        1_000_000,
+        0,
+        cache_read_input_tokens=600_000,
+        cache_write_input_tokens=100_000,
+    )
     assert cost == pytest.approx(0.3 * 3.0 + 0.6 * 0.30 + 0.1 * 3.75)
 
 
@@ -50,9 +63,13 @@ def test_no_token_counts_no_cost():
 
 def test_file_entries_override_packaged_prices(tmp_path):
     path = tmp_path / "prices.json"
-    path.write_text(json.dumps({"models": {"gpt-4o": {"input": 1.0, "output": 1.0, "cache_read": 0.5}}}))
+    path.write_text(
+        json.dumps({"models": {"gpt-4o": {"input": 1.0, "output": 1.0, "cache_read": 0.5}}})
+    )
     table = load_price_table(str(path))
-    assert table.cost("gpt-4o", 1_000_000, 1_000_000, cache_read_input_tokens=1_000_000) == pytest.approx(0.5 + 1.0)
+    assert table.cost(
+        "gpt-4o", 1_000_000, 1_000_000, cache_read_input_tokens=1_000_000
+    ) == pytest.approx(0.5 + 1.0)
     assert len(table) == len(TABLE)
 
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 
-from otlp_receiver import (  # noqa: F401  (otlp_receiver is a pytest fixture)
+from otlp_receiver import (
     HTTP,
     REPO_ROOT,
     OtlpReceiver,
     demo_command,
     demo_env,
     free_port,
-    otlp_receiver,
 )
 
 LIMIT = "14"  # requests 1-14 include every leak below
@@ -52,7 +51,10 @@ def _run_demo(receiver: OtlpReceiver, capture: str | None) -> None:
 
 def _wire_text(receiver: OtlpReceiver) -> str:
     """Everything the receiver decoded, as text."""
-    parts = [json.dumps([s.attributes, [e.attributes for e in s.events]], default=str) for s in receiver.spans()]
+    parts = [
+        json.dumps([s.attributes, [e.attributes for e in s.events]], default=str)
+        for s in receiver.spans()
+    ]
     parts += [json.dumps([r.body, r.attributes], default=str) for r in receiver.log_records()]
     return "\n".join(parts)
 
@@ -68,7 +70,11 @@ def test_capture_on_prompts_arrive_redacted(otlp_receiver):
     assert any("[REDACTED:aws_access_key]" in t for t in texts)
     assert any("[REDACTED:credit_card]" in t for t in texts)
     assert any("gen_ai.input.messages" in s.attributes for s in spans if s.name.startswith("chat "))
-    events = [r for r in otlp_receiver.log_records() if r.event_name == "gen_ai.client.inference.operation.details"]
+    events = [
+        r
+        for r in otlp_receiver.log_records()
+        if r.event_name == "gen_ai.client.inference.operation.details"
+    ]
     assert events
     wire = _wire_text(otlp_receiver)
     for leak in LEAKS:

@@ -15,7 +15,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run(script: str, env: dict[str, str] | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def run(
+    script: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTOTEL_"))}
     clean.update(env or {})
     return subprocess.run(
@@ -87,8 +89,10 @@ def test_second_init_returns_same_handle_with_warning_and_no_duplicate_exporters
     result = run(
         """
         import agentotel
-        a = agentotel.init("svc", traces_exporter="agentotel_console", metrics_exporter="none", logs_exporter="none")
-        b = agentotel.init("svc", traces_exporter="agentotel_console", metrics_exporter="none", logs_exporter="none")
+        options = dict(traces_exporter="agentotel_console", metrics_exporter="none",
+                       logs_exporter="none")
+        a = agentotel.init("svc", **options)
+        b = agentotel.init("svc", **options)
         print("same:", a is b)
         with agentotel.tool("once"):
             pass
@@ -155,7 +159,8 @@ def test_existing_provider_gets_exporters_when_asked_by_argument():
         from opentelemetry.sdk.trace import TracerProvider
         trace.set_tracer_provider(TracerProvider())
         import agentotel
-        agentotel.init("svc", traces_exporter="agentotel_console", metrics_exporter="none", logs_exporter="none")
+        agentotel.init("svc", traces_exporter="agentotel_console", metrics_exporter="none",
+                       logs_exporter="none")
         with agentotel.tool("search"):
             pass
         """
@@ -168,7 +173,8 @@ def test_metrics_are_flushed_at_interpreter_exit():
     result = run(
         """
         import agentotel
-        agentotel.init("svc", traces_exporter="none", metrics_exporter="console", logs_exporter="none")
+        agentotel.init("svc", traces_exporter="none", metrics_exporter="console",
+                       logs_exporter="none")
         with agentotel.tool("exit_probe"):
             pass
         """,

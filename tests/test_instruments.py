@@ -5,10 +5,9 @@ Expected values follow the GenAI semantic conventions (agentotel/semconv.py cite
 
 from __future__ import annotations
 
-import logging
-
 import asyncio
 import json
+import logging
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -16,8 +15,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 import agentotel
-from agentotel.operations import _runtime
 from agentotel import semconv as sc
+from agentotel.operations import _runtime
 from agentotel.operations._runtime import Runtime
 
 
@@ -130,9 +129,20 @@ class _RecordingSampler(Sampler):
     def __init__(self):
         self.seen = {}
 
-    def should_sample(self, parent_context, trace_id, name, kind=None, attributes=None, links=None, trace_state=None):
+    def should_sample(
+        self,
+        parent_context,
+        trace_id,
+        name,
+        kind=None,
+        attributes=None,
+        links=None,
+        trace_state=None,
+    ):
         self.seen[name] = dict(attributes or {})
-        return ALWAYS_ON.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+        return ALWAYS_ON.should_sample(
+            parent_context, trace_id, name, kind, attributes, links, trace_state
+        )
 
     def get_description(self):
         return "recording"
@@ -142,9 +152,13 @@ def test_sampling_relevant_attributes_are_set_at_span_start(recorded):
     sampler = _RecordingSampler()
     provider = TracerProvider(sampler=sampler)
     previous = _runtime.RUNTIME
-    _runtime.install(Runtime(provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices))
+    _runtime.install(
+        Runtime(provider.get_tracer("t"), _runtime.current().instruments, _runtime.current().prices)
+    )
     try:
-        with agentotel.llm("gpt-4o", provider="openai", server_address="api.openai.com", server_port=443):
+        with agentotel.llm(
+            "gpt-4o", provider="openai", server_address="api.openai.com", server_port=443
+        ):
             pass
         with agentotel.agent("planner"):
             pass
@@ -180,7 +194,9 @@ def test_llm_duration_metric_attributes(recorded):
 
 def test_llm_token_usage_per_token_type(recorded):
     _chat(response_model="gpt-4o-mini-2024-07-18", input_tokens=1200, output_tokens=80)
-    points = {p.attributes["gen_ai.token.type"]: p for p in recorded.points("gen_ai.client.token.usage")}
+    points = {
+        p.attributes["gen_ai.token.type"]: p for p in recorded.points("gen_ai.client.token.usage")
+    }
     assert set(points) == {"input", "output"}
     assert (points["input"].sum, points["output"].sum) == (1200, 80)
     assert points["input"].unit == "{token}"
@@ -196,7 +212,10 @@ def test_llm_cost_counter_in_usd_by_provider_and_model(recorded):
     _chat(response_model="gpt-4o-mini-2024-07-18", input_tokens=1_000_000, output_tokens=0)
     (point,) = recorded.points("agentotel.llm.cost")
     assert point.unit == "USD"
-    assert point.attributes == {"gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o-mini"}
+    assert point.attributes == {
+        "gen_ai.provider.name": "openai",
+        "gen_ai.request.model": "gpt-4o-mini",
+    }
     assert point.value == pytest.approx(0.15)
 
 
@@ -278,7 +297,10 @@ def test_guardrail_checks_counted_by_verdict(recorded):
     for verdict in ("deny", "modify", "deny"):
         with agentotel.guardrail("pii-filter", target="output") as check:
             check.verdict(verdict)
-    counts = {p.attributes["agentotel.guardrail.verdict"]: p for p in recorded.points("agentotel.guardrail.checks")}
+    counts = {
+        p.attributes["agentotel.guardrail.verdict"]: p
+        for p in recorded.points("agentotel.guardrail.checks")
+    }
     assert {v: p.value for v, p in counts.items()} == {"deny": 2, "modify": 1}
     assert counts["deny"].unit == "{check}"
     assert counts["deny"].attributes == {
@@ -293,7 +315,10 @@ def test_guardrail_without_verdict_counts_as_allow(recorded):
         pass
     (point,) = recorded.points("agentotel.guardrail.checks")
     assert point.attributes["agentotel.guardrail.verdict"] == "allow"
-    assert recorded.span("apply_guardrail injection").attributes["agentotel.guardrail.verdict"] == "allow"
+    assert (
+        recorded.span("apply_guardrail injection").attributes["agentotel.guardrail.verdict"]
+        == "allow"
+    )
 
 
 def test_guardrail_unknown_verdict_warns_and_keeps_the_verdict_so_far(recorded, caplog):
@@ -397,7 +422,10 @@ def test_context_manager_works_inside_async_tasks(recorded):
     asyncio.run(main())
     spans = {s.name: s for s in recorded.spans()}
     for name in ("a", "b"):
-        assert spans[f"execute_tool {name}-tool"].parent.span_id == spans[f"invoke_agent {name}"].context.span_id
+        assert (
+            spans[f"execute_tool {name}-tool"].parent.span_id
+            == spans[f"invoke_agent {name}"].context.span_id
+        )
 
 
 def test_span_attribute_helper_sets_span_not_metric(recorded):

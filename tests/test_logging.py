@@ -51,12 +51,11 @@ from opentelemetry.sdk._logs.export import (
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
-from otlp_receiver import (  # noqa: F401  (otlp_receiver is a pytest fixture)
+from otlp_receiver import (
     GRPC,
     HTTP,
     PROTOCOLS,
     OtlpReceiver,
-    otlp_receiver,
 )
 
 import agentotel.logging as agentotel_logging

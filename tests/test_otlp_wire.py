@@ -39,7 +39,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from otlp_receiver import (  # noqa: F401  (otlp_receiver is a pytest fixture)
+from otlp_receiver import (
     GRPC,
     HTTP,
     LOGS,
@@ -53,7 +53,6 @@ from otlp_receiver import (  # noqa: F401  (otlp_receiver is a pytest fixture)
     demo_command,
     demo_env,
     free_port,
-    otlp_receiver,
     parent_of,
 )
 

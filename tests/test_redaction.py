@@ -46,7 +46,7 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link, Status, StatusCode
-from otlp_receiver import LOGS, TRACES, OtlpReceiver, otlp_receiver  # noqa: F401  (fixture)
+from otlp_receiver import LOGS, TRACES, OtlpReceiver
 
 from agentotel.redaction import (
     DEFAULT_DETECTORS,
