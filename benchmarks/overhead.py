@@ -61,6 +61,7 @@ from opentelemetry.trace import SpanKind
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import agentotel  # noqa: E402
+from agentotel import semconv as sc  # noqa: E402
 from agentotel._instruments import Instruments  # noqa: E402
 from agentotel.cost import load_price_table  # noqa: E402
 from agentotel.operations import _runtime  # noqa: E402
@@ -147,27 +148,28 @@ class Providers:
 
 
 class HandWritten:
-    """The same telemetry with the raw OpenTelemetry API, as a careful engineer writes it."""
+    """The same telemetry with the raw OpenTelemetry API, as a careful engineer writes it
+    (names from the semantic-conventions constants, as agentotel's ``semconv`` holds them)."""
 
     def __init__(self, providers: Providers) -> None:
         self.tracer = providers.tracer_provider.get_tracer("handwritten")
         meter = providers.meter_provider.get_meter("handwritten")
         self.tool_duration = meter.create_histogram(
-            "gen_ai.execute_tool.duration",
+            sc.METRIC_EXECUTE_TOOL_DURATION,
             unit="s",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.operation_duration = meter.create_histogram(
-            "gen_ai.client.operation.duration",
+            sc.METRIC_OPERATION_DURATION,
             unit="s",
             explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
         )
         self.token_usage = meter.create_histogram(
-            "gen_ai.client.token.usage",
+            sc.METRIC_TOKEN_USAGE,
             unit="{token}",
             explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
         )
-        self.cost = meter.create_counter("agentotel.llm.cost", unit="USD")
+        self.cost = meter.create_counter(sc.METRIC_LLM_COST, unit="USD")
 
     def tool_call(self, x: int) -> int:
         start = default_timer()
@@ -175,19 +177,19 @@ class HandWritten:
             f"execute_tool {TOOL}",
             kind=SpanKind.INTERNAL,
             attributes={
-                "gen_ai.operation.name": "execute_tool",
-                "gen_ai.tool.name": TOOL,
-                "gen_ai.tool.type": "function",
-                "gen_ai.tool.call.id": TOOL_CALL_ID,
-                "gen_ai.tool.description": TOOL_DESCRIPTION,
+                sc.GEN_AI_OPERATION_NAME: "execute_tool",
+                sc.GEN_AI_TOOL_NAME: TOOL,
+                sc.GEN_AI_TOOL_TYPE: "function",
+                sc.GEN_AI_TOOL_CALL_ID: TOOL_CALL_ID,
+                sc.GEN_AI_TOOL_DESCRIPTION: TOOL_DESCRIPTION,
             },
         ) as span:
-            metric_attributes = {"gen_ai.tool.name": TOOL, "gen_ai.tool.type": "function"}
+            metric_attributes = {sc.GEN_AI_TOOL_NAME: TOOL, sc.GEN_AI_TOOL_TYPE: "function"}
             try:
                 return work(x)
             except Exception as exc:
-                metric_attributes["error.type"] = error_type(exc)
-                span.set_attribute("error.type", error_type(exc))
+                metric_attributes[sc.ERROR_TYPE] = error_type(exc)
+                span.set_attribute(sc.ERROR_TYPE, error_type(exc))
                 raise
             finally:
                 self.tool_duration.record(default_timer() - start, metric_attributes)
@@ -198,21 +200,21 @@ class HandWritten:
             f"chat {MODEL}",
             kind=SpanKind.CLIENT,
             attributes={
-                "gen_ai.operation.name": "chat",
-                "gen_ai.provider.name": PROVIDER,
-                "gen_ai.request.model": MODEL,
-                "server.address": SERVER_ADDRESS,
-                "server.port": SERVER_PORT,
-                "gen_ai.request.temperature": TEMPERATURE,
-                "gen_ai.request.max_tokens": MAX_TOKENS,
+                sc.GEN_AI_OPERATION_NAME: "chat",
+                sc.GEN_AI_PROVIDER_NAME: PROVIDER,
+                sc.GEN_AI_REQUEST_MODEL: MODEL,
+                sc.SERVER_ADDRESS: SERVER_ADDRESS,
+                sc.SERVER_PORT: SERVER_PORT,
+                sc.GEN_AI_REQUEST_PARAMS["temperature"]: TEMPERATURE,
+                sc.GEN_AI_REQUEST_PARAMS["max_tokens"]: MAX_TOKENS,
             },
         ) as span:
             metric_attributes: dict[str, Any] = {
-                "gen_ai.operation.name": "chat",
-                "gen_ai.provider.name": PROVIDER,
-                "gen_ai.request.model": MODEL,
-                "server.address": SERVER_ADDRESS,
-                "server.port": SERVER_PORT,
+                sc.GEN_AI_OPERATION_NAME: "chat",
+                sc.GEN_AI_PROVIDER_NAME: PROVIDER,
+                sc.GEN_AI_REQUEST_MODEL: MODEL,
+                sc.SERVER_ADDRESS: SERVER_ADDRESS,
+                sc.SERVER_PORT: SERVER_PORT,
             }
             try:
                 result = work(x)
@@ -226,33 +228,33 @@ class HandWritten:
                 ) * 1e-6
                 span.set_attributes(
                     {
-                        "gen_ai.response.model": RESPONSE_MODEL,
-                        "gen_ai.response.id": RESPONSE_ID,
-                        "gen_ai.response.finish_reasons": FINISH_REASONS,
-                        "gen_ai.usage.input_tokens": INPUT_TOKENS,
-                        "gen_ai.usage.output_tokens": OUTPUT_TOKENS,
-                        "gen_ai.usage.cache_read.input_tokens": CACHE_READ_TOKENS,
-                        "gen_ai.usage.cache_write.input_tokens": CACHE_WRITE_TOKENS,
-                        "agentotel.llm.cost_usd": cost,
+                        sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
+                        sc.GEN_AI_RESPONSE_ID: RESPONSE_ID,
+                        sc.GEN_AI_RESPONSE_FINISH_REASONS: FINISH_REASONS,
+                        sc.GEN_AI_USAGE_INPUT_TOKENS: INPUT_TOKENS,
+                        sc.GEN_AI_USAGE_OUTPUT_TOKENS: OUTPUT_TOKENS,
+                        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: CACHE_READ_TOKENS,
+                        sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: CACHE_WRITE_TOKENS,
+                        sc.LLM_COST_USD: cost,
                     }
                 )
                 self.cost.add(
-                    cost, {"gen_ai.provider.name": PROVIDER, "gen_ai.request.model": MODEL}
+                    cost, {sc.GEN_AI_PROVIDER_NAME: PROVIDER, sc.GEN_AI_REQUEST_MODEL: MODEL}
                 )
-                metric_attributes["gen_ai.response.model"] = RESPONSE_MODEL
+                metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = RESPONSE_MODEL
                 return result
             except Exception as exc:
-                metric_attributes["error.type"] = error_type(exc)
-                span.set_attribute("error.type", error_type(exc))
+                metric_attributes[sc.ERROR_TYPE] = error_type(exc)
+                span.set_attribute(sc.ERROR_TYPE, error_type(exc))
                 raise
             finally:
                 self.operation_duration.record(default_timer() - start, metric_attributes)
-                if "error.type" not in metric_attributes:
+                if sc.ERROR_TYPE not in metric_attributes:
                     self.token_usage.record(
-                        INPUT_TOKENS, {**metric_attributes, "gen_ai.token.type": "input"}
+                        INPUT_TOKENS, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"}
                     )
                     self.token_usage.record(
-                        OUTPUT_TOKENS, {**metric_attributes, "gen_ai.token.type": "output"}
+                        OUTPUT_TOKENS, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"}
                     )
 
 

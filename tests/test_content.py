@@ -7,6 +7,7 @@ EVENT_ONLY, SPAN_AND_EVENT. Content goes in the GenAI conventions' message forma
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 from opentelemetry.sdk._logs import LoggerProvider
@@ -14,6 +15,7 @@ from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogR
 
 import agentotel
 from agentotel._instruments import Instruments
+from agentotel.content import truncate
 from agentotel.operations import _runtime
 from agentotel.operations._runtime import Runtime
 
@@ -230,3 +232,85 @@ def _plain(value):
     return json.loads(
         json.dumps(value, default=lambda o: dict(o) if hasattr(o, "items") else list(o))
     )
+
+
+def test_truncation_never_exceeds_the_limit_marker_included():
+    text = "y" * 1009
+    cut = truncate(text, 1000)
+    assert len(cut) == 1000
+    assert cut == "y" * 977 + "...[truncated 32 chars]"
+
+
+def test_truncation_to_a_limit_smaller_than_the_marker_ends_in_an_ellipsis():
+    assert truncate("z" * 50, 8) == "z" * 7 + "…"
+
+
+def test_decorated_tool_with_tuple_keys_runs_and_captures_string_keys(recorded, capture):
+    capture("SPAN_ONLY")
+    calls = []
+
+    @agentotel.tool("route")
+    def route(table: dict) -> str:
+        calls.append(table)
+        return "ok"
+
+    table = {("A", 1): "first", ("B", 2): "second"}
+    assert route(table) == "ok"
+    assert calls == [table]
+    arguments = recorded.span("execute_tool route").attributes["gen_ai.tool.call.arguments"]
+    assert json.loads(arguments) == {"table": {"('A', 1)": "first", "('B', 2)": "second"}}
+
+
+def test_decorated_tool_returning_a_cycle_returns_it_and_captures_the_cycle_marker(
+    recorded, capture
+):
+    capture("SPAN_ONLY")
+    node: dict = {"name": "root"}
+    node["parent"] = node
+
+    @agentotel.tool("tree")
+    def tree() -> dict:
+        return node
+
+    assert tree() is node
+    result = recorded.span("execute_tool tree").attributes["gen_ai.tool.call.result"]
+    assert json.loads(result) == {"name": "root", "parent": "<cycle>"}
+
+
+class Note:
+    def __str__(self) -> str:
+        return "a note object"
+
+
+@pytest.mark.parametrize("kind", ["agent", "llm"])
+def test_record_input_of_an_object_captures_its_text_on_every_kind(recorded, capture, kind):
+    capture("SPAN_ONLY")
+    operation = (
+        agentotel.agent("helper") if kind == "agent" else agentotel.llm("m", provider="p")
+    )
+    with operation as op:
+        op.record_input([Note()])
+    span = recorded.span("invoke_agent helper" if kind == "agent" else "chat m")
+    assert json.loads(span.attributes["gen_ai.input.messages"]) == [
+        {"role": "user", "parts": [{"type": "text", "content": "a note object"}]}
+    ]
+
+
+@pytest.mark.parametrize("kind", ["agent", "llm"])
+def test_record_input_of_a_non_iterable_warns_naming_it_on_every_kind(
+    recorded, capture, caplog, kind
+):
+    capture("SPAN_ONLY")
+    operation = (
+        agentotel.agent("helper") if kind == "agent" else agentotel.llm("m", provider="p")
+    )
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        with operation as op:
+            op.record_input(42)
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message == (
+        f"agentotel: agentotel.{kind}.record_input(messages)=42 is not valid; accepted: an "
+        "iterable of messages (mappings with role and content or parts) or str; not captured"
+    )
+    span = recorded.span("invoke_agent helper" if kind == "agent" else "chat m")
+    assert "gen_ai.input.messages" not in span.attributes

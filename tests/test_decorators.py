@@ -92,9 +92,9 @@ def test_generator_stopped_early_ends_span_without_error(recorded):
 
     gen = tokens()
     assert next(gen) == 0
+    assert recorded.spans() == []  # open while the consumer holds the generator
     gen.close()
-    span = recorded.span("execute_tool tokens")
-    assert span.end_time is not None
+    span = recorded.span("execute_tool tokens")  # ended (and exported) by close()
     assert span.status.status_code is StatusCode.UNSET
 
 
@@ -103,10 +103,13 @@ def test_generator_break_ends_span(recorded):
     def pipeline():
         yield from "abc"
 
+    open_during_iteration = []
     for ch in pipeline():
+        open_during_iteration.append(recorded.spans() == [])
         if ch == "b":
             break
-    assert recorded.span("invoke_workflow pipeline").end_time is not None
+    assert open_during_iteration == [True, True]
+    assert [s.name for s in recorded.spans()] == ["invoke_workflow pipeline"]
 
 
 def test_generator_return_value_and_send_are_forwarded(recorded):
@@ -149,6 +152,8 @@ def test_async_generator_decorator_and_early_stop(recorded):
             await asyncio.sleep(0)
             yield word
 
+    ended = []
+
     async def consume():
         got = []
         agen = stream()
@@ -156,12 +161,14 @@ def test_async_generator_decorator_and_early_stop(recorded):
             got.append(word)
             if word == "b":
                 break
+        ended.append(len(recorded.spans()))
         await agen.aclose()
+        ended.append(len(recorded.spans()))
         return got
 
     assert asyncio.run(consume()) == ["a", "b"]
+    assert ended == [0, 1]  # the span ends when the consumer closes the stream
     span = recorded.span("chat gpt-4o")
-    assert span.end_time is not None
     assert span.attributes["gen_ai.request.stream"] is True
     assert span.status.status_code is StatusCode.UNSET
 

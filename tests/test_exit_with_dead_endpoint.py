@@ -4,8 +4,10 @@
 dead endpoint must not hang exit for longer than that, and export failures are logged
 once per minute at most, not per batch.
 
-``OTEL_EXPORTER_OTLP_TIMEOUT`` is in seconds for opentelemetry-exporter-otlp 1.45 (both
-the HTTP and the gRPC exporter read it with ``float(...)`` as seconds). Batches are made
+``OTEL_EXPORTER_OTLP_TIMEOUT`` is in milliseconds, as the specification says; agentotel
+passes the exporters an explicit timeout in seconds, so the Python exporters' own reading
+of the variable as seconds (opentelemetry-exporter-otlp 1.45) never applies: read that
+way, 2000 would hold exit for half an hour. Batches are made
 small and frequent (short schedule delays, short metric interval) and the demo handles
 its whole bundled request file (several seconds), so that a run fails many batches per
 signal: per-batch logging would show up as many lines.
@@ -69,7 +71,7 @@ def _run_timed(protocol: str) -> TimedRun:
     env = demo_env(
         OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{free_port()}",
         OTEL_EXPORTER_OTLP_PROTOCOL=protocol,
-        OTEL_EXPORTER_OTLP_TIMEOUT=str(int(EXPORT_TIMEOUT_S)),
+        OTEL_EXPORTER_OTLP_TIMEOUT=str(int(EXPORT_TIMEOUT_S * 1000)),  # milliseconds
         OTEL_EXPORTER_PROMETHEUS_PORT=str(free_port()),
         OTEL_METRIC_EXPORT_INTERVAL="300",
         OTEL_BSP_SCHEDULE_DELAY="100",

@@ -231,3 +231,40 @@ def test_unreadable_pricing_file_argument_is_a_config_error(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "ERROR: argument pricing_file=" in result.stdout
     assert "missing.json" in result.stdout
+
+
+def test_importing_agentotel_reads_no_file_and_creates_no_instrument():
+    result = run(
+        """
+        import sys
+        opened = []
+        sys.addaudithook(
+            lambda event, args: opened.append(str(args[0]))
+            if event == "open" and not str(args[0]).endswith((".py", ".pyc")) else None
+        )
+        import agentotel
+        from agentotel.operations import _runtime
+        print("runtime:", _runtime.RUNTIME)
+        print("opened:", [path for path in opened if "agentotel" in path])
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["runtime: None", "opened: []"]
+
+
+def test_first_operation_before_init_uses_the_global_providers():
+    result = run(
+        """
+        from opentelemetry import trace
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor
+        import agentotel
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(ConsoleSpanExporter()))
+        trace.set_tracer_provider(provider)
+        with agentotel.tool("before_init"):
+            pass
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"name": "execute_tool before_init"' in result.stdout

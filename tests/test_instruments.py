@@ -10,6 +10,7 @@ import json
 import logging
 
 import pytest
+from conftest import Recorded
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
@@ -434,3 +435,28 @@ def test_span_attribute_helper_sets_span_not_metric(recorded):
     assert recorded.span("execute_tool t").attributes["app.query_length"] == 42
     (point,) = recorded.points("gen_ai.execute_tool.duration")
     assert "app.query_length" not in point.attributes
+
+
+def test_wrong_token_count_type_warns_naming_it_and_is_left_out(recorded, caplog):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        _chat(input_tokens="many", output_tokens=80)
+    attributes = recorded.span("chat gpt-4o-mini").attributes
+    assert "gen_ai.usage.input_tokens" not in attributes
+    assert attributes["gen_ai.usage.output_tokens"] == 80
+    points = recorded.points("gen_ai.client.token.usage")
+    assert [p.attributes["gen_ai.token.type"] for p in points] == ["output"]
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message == (
+        "agentotel: agentotel.llm.record_response(input_tokens)='many' is not valid; "
+        "accepted: an int >= 0; not recorded"
+    )
+
+
+def test_agent_active_goes_up_and_down_on_the_runtime_it_started_with(recorded):
+    later = Recorded()
+    with agentotel.agent("planner"):
+        _runtime.install(later.runtime())  # as if init() ran while the agent is active
+    (point,) = recorded.points("agentotel.agent.active")
+    assert point.value == 0
+    assert len(recorded.points("gen_ai.invoke_agent.duration")) == 1
+    assert later.points("agentotel.agent.active") == []

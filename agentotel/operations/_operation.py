@@ -326,21 +326,22 @@ class MessagesOperation(Operation):
         Captured only when content capture is on the span (``SPAN_ONLY`` or
         ``SPAN_AND_EVENT``); see :mod:`agentotel.content` for the message format.
         """
-        self._record_messages(sc.GEN_AI_INPUT_MESSAGES, messages, content.input_messages)
+        self._record_messages("record_input", messages, content.input_messages)
 
     def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
         """Opt-in content: the output messages (``gen_ai.output.messages``, JSON on the span)."""
-        self._record_messages(sc.GEN_AI_OUTPUT_MESSAGES, messages, content.output_messages)
+        self._record_messages("record_output", messages, content.output_messages)
 
     def _record_messages(
-        self, key: str, messages: Any, convert: Callable[[Any], list[dict[str, Any]]]
+        self, method: str, messages: Any, convert: Callable[[Any], list[dict[str, Any]]]
     ) -> None:
         if self._runtime.capture not in content.ON_SPAN:
             return
         try:
             value = convert(messages)
-        except Exception:  # noqa: BLE001
-            where = f"{self._api}.record_*(messages)"
+        except Exception:  # noqa: BLE001 - not an iterable of messages
+            where = f"{self._api}.{method}(messages)"
             warn_misuse(where, messages, MESSAGES_ACCEPTED, "not captured")
             return
+        key = sc.GEN_AI_INPUT_MESSAGES if method == "record_input" else sc.GEN_AI_OUTPUT_MESSAGES
         self._set_content(key, value)

@@ -9,7 +9,7 @@ the attribute set and the ``gen_ai.client.inference.operation.details`` event as
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry._logs import LogRecord
@@ -197,10 +197,15 @@ class LLMCall(Operation):
         """
         if self._runtime.capture == content.NO_CONTENT:
             return
-        self._capture(sc.GEN_AI_INPUT_MESSAGES, messages, content.input_messages)
+        self._capture(
+            sc.GEN_AI_INPUT_MESSAGES, "record_input(messages)", messages, content.input_messages
+        )
         if system_instructions is not None:
             self._capture(
-                sc.GEN_AI_SYSTEM_INSTRUCTIONS, system_instructions, content.system_instructions
+                sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+                "record_input(system_instructions)",
+                system_instructions,
+                content.system_instructions,
             )
 
     def record_output(self, messages: Iterable[Mapping[str, Any] | str]) -> None:
@@ -210,13 +215,17 @@ class LLMCall(Operation):
         """
         if self._runtime.capture == content.NO_CONTENT:
             return
-        self._capture(sc.GEN_AI_OUTPUT_MESSAGES, messages, content.output_messages)
+        self._capture(
+            sc.GEN_AI_OUTPUT_MESSAGES, "record_output(messages)", messages, content.output_messages
+        )
 
-    def _capture(self, key: str, value: Any, convert: Any) -> None:
+    def _capture(
+        self, key: str, where: str, value: Any, convert: Callable[[Any], list[dict[str, Any]]]
+    ) -> None:
         try:
             converted = convert(value)
-        except Exception:  # noqa: BLE001
-            warn_misuse(f"agentotel.llm.record_*({key})", value, MESSAGES_ACCEPTED, "not captured")
+        except Exception:  # noqa: BLE001 - not of the message shape
+            warn_misuse(f"agentotel.llm.{where}", value, MESSAGES_ACCEPTED, "not captured")
             return
         runtime = self._runtime
         if runtime.capture in content.ON_SPAN:

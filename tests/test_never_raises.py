@@ -1,0 +1,397 @@
+"""The public surface never raises into the application, whatever it is given.
+
+The OpenTelemetry error-handling principle (https://opentelemetry.io/docs/specs/otel/error-handling/):
+API methods must not throw when used incorrectly at run time. Property: for hostile
+inputs (cycles, non-string keys, bytes, NaN/inf, huge strings and ints, objects whose
+``__repr__``/``__str__`` raise, wrong types in every argument) in every content capture
+mode, on every entry point — constructors, ``__enter__``/``__exit__``, ``record_*``,
+``verdict``, ``fail``, ``set_attribute``, decorated calls of all four function kinds:
+
+- no exception raised by agentotel reaches the caller;
+- a decorated function runs exactly once per call and its return value, yielded values
+  and its own exception reach the caller unchanged (the same objects);
+- every span that starts also ends, and the caller's context is restored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry import trace
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+
+import agentotel
+from agentotel._instruments import Instruments
+from agentotel.content import CAPTURE_MODES
+from agentotel.cost import load_price_table
+from agentotel.operations import _runtime
+from agentotel.operations._runtime import Runtime
+
+EXAMPLES = settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+
+# --------------------------------------------------------------------------- hostile values
+class Unprintable:
+    """An object whose ``repr`` and ``str`` raise."""
+
+    def __repr__(self) -> str:
+        raise RuntimeError("no repr for you")
+
+    __str__ = __repr__
+
+
+class Unhashable:
+    __hash__ = None  # type: ignore[assignment]
+
+    def __eq__(self, other: object) -> bool:
+        raise RuntimeError("no comparison either")
+
+
+def _cyclic(value: Any) -> Any:
+    box: dict[str, Any] = {"value": value}
+    box["self"] = box
+    return box
+
+
+def _cyclic_list(value: Any) -> Any:
+    items: list[Any] = [value]
+    items.append(items)
+    return items
+
+
+def _huge_int() -> int:
+    return 10**5000  # str() of it raises (Python's 4300-digit limit)
+
+
+def _huge_text() -> str:
+    return "x" * 100_000
+
+
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(min_value=10**30) | st.builds(_huge_int),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+    st.builds(_huge_text),
+    st.builds(Unprintable),
+    st.builds(Unhashable),
+    st.builds(object),
+)
+KEYS = st.one_of(
+    st.text(max_size=8),
+    st.integers(),
+    st.tuples(st.integers(), st.integers()),
+    st.none(),
+    st.frozensets(st.integers(), max_size=2),
+    st.builds(Unprintable),
+)
+HOSTILE = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3),
+        st.tuples(children, children),
+        st.dictionaries(KEYS, children, max_size=3),
+        st.builds(_cyclic, children),
+        st.builds(_cyclic_list, children),
+    ),
+    max_leaves=8,
+)
+#: Sometimes a well-formed value, sometimes anything.
+TEXT_OR_HOSTILE = st.text(max_size=12) | HOSTILE
+INT_OR_HOSTILE = st.integers(min_value=0, max_value=10**6) | HOSTILE
+PARAMS = st.dictionaries(
+    st.sampled_from(["temperature", "top_p", "max_tokens", "stop_sequences", "seed", "bogus"]),
+    HOSTILE,
+    max_size=3,
+)
+
+
+class UserError(Exception):
+    """The application's own exception; must reach the caller as the same object."""
+
+
+class UnprintableError(UserError):
+    """An application exception whose message cannot be read."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("no message for you")
+
+
+USER_ERRORS = st.sampled_from([UserError, UnprintableError])
+
+
+# --------------------------------------------------------------------------- the providers
+class SpanCounter(SpanProcessor):
+    """Counts spans started and ended."""
+
+    def __init__(self) -> None:
+        self.started = 0
+        self.ended = 0
+
+    def on_start(self, span: Span, parent_context: Any = None) -> None:
+        self.started += 1
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.ended += 1
+
+
+@pytest.fixture(scope="module")
+def providers() -> Iterator[tuple[TracerProvider, MeterProvider, LoggerProvider, SpanCounter]]:
+    counter = SpanCounter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(counter)
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    logger_provider = LoggerProvider()
+    yield tracer_provider, meter_provider, logger_provider, counter
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
+    logger_provider.shutdown()
+
+
+@pytest.fixture(params=CAPTURE_MODES)
+def counter(request: pytest.FixtureRequest, providers: Any) -> Iterator[SpanCounter]:
+    """agentotel installed in one capture mode; yields the span counter."""
+    tracer_provider, meter_provider, logger_provider, span_counter = providers
+    previous = _runtime.RUNTIME
+    _runtime.install(
+        Runtime(
+            tracer_provider.get_tracer("agentotel"),
+            Instruments(meter_provider.get_meter("agentotel")),
+            load_price_table(),
+            capture=request.param,
+            content_max_length=64,
+            event_logger=logger_provider.get_logger("agentotel"),
+        )
+    )
+    yield span_counter
+    _runtime.install(previous)
+
+
+class Spans:
+    """Every span started in the block has ended and the context is back as it was."""
+
+    def __init__(self, counter: SpanCounter) -> None:
+        self.counter = counter
+
+    def __enter__(self) -> None:
+        self.before = (self.counter.started, self.counter.ended)
+        self.span = trace.get_current_span()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        started = self.counter.started - self.before[0]
+        ended = self.counter.ended - self.before[1]
+        assert started == ended, f"{started} spans started, {ended} ended"
+        assert trace.get_current_span() is self.span, "the caller's context was not restored"
+
+
+# --------------------------------------------------------------------------- context managers
+@EXAMPLES
+@given(
+    model=TEXT_OR_HOSTILE,
+    provider=TEXT_OR_HOSTILE,
+    operation=st.sampled_from(["chat", "embeddings"]) | HOSTILE,
+    address=TEXT_OR_HOSTILE,
+    port=INT_OR_HOSTILE,
+    params=PARAMS,
+    messages=HOSTILE,
+    instructions=HOSTILE,
+    response=st.fixed_dictionaries(
+        {},
+        optional={
+            "response_model": TEXT_OR_HOSTILE,
+            "response_id": TEXT_OR_HOSTILE,
+            "finish_reasons": st.lists(st.text(max_size=5)) | HOSTILE,
+            "input_tokens": INT_OR_HOSTILE,
+            "output_tokens": INT_OR_HOSTILE,
+            "cache_read_input_tokens": INT_OR_HOSTILE,
+            "cache_write_input_tokens": INT_OR_HOSTILE,
+        },
+    ),
+    attribute=st.tuples(TEXT_OR_HOSTILE, HOSTILE),
+    failure=st.tuples(TEXT_OR_HOSTILE, TEXT_OR_HOSTILE),
+    raise_inside=st.booleans(),
+    error_type=USER_ERRORS,
+)
+def test_llm_call_never_raises(
+    counter, model, provider, operation, address, port, params, messages, instructions,
+    response, attribute, failure, raise_inside, error_type,
+):
+    error = error_type("the application's own")
+    with Spans(counter):
+        try:
+            with agentotel.llm(
+                model,
+                provider=provider,
+                operation=operation,
+                server_address=address,
+                server_port=port,
+                **params,
+            ) as call:
+                call.record_input(messages, system_instructions=instructions)
+                call.record_output(messages)
+                call.record_response(**response)
+                call.set_attribute(*attribute)
+                call.fail(*failure)
+                _ = call.context
+                if raise_inside:
+                    raise error
+        except UserError as raised:
+            assert raised is error
+        else:
+            assert not raise_inside
+
+
+@EXAMPLES
+@given(
+    kind=st.sampled_from(["workflow", "agent"]),
+    name=TEXT_OR_HOSTILE,
+    options=st.lists(TEXT_OR_HOSTILE, min_size=4, max_size=4),
+    messages=HOSTILE,
+    raise_inside=st.booleans(),
+)
+def test_workflow_and_agent_never_raise(counter, kind, name, options, messages, raise_inside):
+    error = UserError("the application's own")
+    if kind == "workflow":
+        operation = agentotel.workflow(name, conversation_id=options[0])
+    else:
+        operation = agentotel.agent(
+            name, id=options[0], description=options[1], version=options[2],
+            conversation_id=options[3],
+        )
+    with Spans(counter):
+        try:
+            with operation as op:
+                op.record_input(messages)
+                op.record_output(messages)
+                with op:  # a second use of the same object
+                    pass
+                if raise_inside:
+                    raise error
+        except UserError as raised:
+            assert raised is error
+        with operation:  # used again after it ended
+            pass
+
+
+@EXAMPLES
+@given(
+    name=TEXT_OR_HOSTILE,
+    tool_type=TEXT_OR_HOSTILE,
+    options=st.tuples(TEXT_OR_HOSTILE, TEXT_OR_HOSTILE),
+    arguments=HOSTILE,
+    result=HOSTILE,
+    target=TEXT_OR_HOSTILE,
+    verdict=st.sampled_from(["allow", "deny", "modify", "warn"]) | HOSTILE,
+    reason=TEXT_OR_HOSTILE,
+    categories=st.lists(st.text(max_size=5)) | HOSTILE,
+)
+def test_tool_and_guardrail_never_raise(
+    counter, name, tool_type, options, arguments, result, target, verdict, reason, categories
+):
+    with Spans(counter):
+        with agentotel.tool(name, type=tool_type, description=options[0], call_id=options[1]) as t:
+            t.record_arguments(arguments)
+            t.record_result(result)
+        with agentotel.guardrail(name, target=target) as check:
+            check.verdict(verdict, reason=reason, categories=categories)
+            assert check.current_verdict in ("allow", "deny", "modify", "warn")
+
+
+# --------------------------------------------------------------------------- decorators
+INSTRUMENTS = {
+    "workflow": lambda name: agentotel.workflow(name),
+    "agent": lambda name: agentotel.agent(name),
+    "tool": lambda name: agentotel.tool(name),
+    "guardrail": lambda name: agentotel.guardrail(name),
+}
+
+
+@EXAMPLES
+@given(
+    instrument=st.sampled_from(sorted(INSTRUMENTS)),
+    name=TEXT_OR_HOSTILE,
+    args=st.lists(HOSTILE, max_size=3),
+    kwargs=st.dictionaries(st.sampled_from(["a", "b", "query"]), HOSTILE, max_size=2),
+    values=st.lists(HOSTILE, min_size=1, max_size=3),
+    raise_inside=st.booleans(),
+    error_type=USER_ERRORS,
+)
+def test_decorated_functions_run_once_and_return_unchanged(
+    counter, instrument, name, args, kwargs, values, raise_inside, error_type
+):
+    decorator = INSTRUMENTS[instrument](name)
+    error = error_type("the application's own")
+    calls: list[str] = []
+
+    def outcome() -> Any:
+        if raise_inside:
+            raise error
+        return values[0]
+
+    @decorator
+    def function(*a: Any, **k: Any) -> Any:
+        calls.append("function")
+        return outcome()
+
+    @decorator
+    async def coroutine(*a: Any, **k: Any) -> Any:
+        calls.append("coroutine")
+        return outcome()
+
+    @decorator
+    def generator(*a: Any, **k: Any) -> Iterator[Any]:
+        calls.append("generator")
+        yield from values
+        return outcome()
+
+    @decorator
+    async def async_generator(*a: Any, **k: Any) -> Any:
+        calls.append("async_generator")
+        for value in values:
+            yield value
+        outcome()
+
+    async def drain() -> list[Any]:
+        return [item async for item in async_generator(*args, **kwargs)]
+
+    runs = {
+        "function": lambda: function(*args, **kwargs),
+        "coroutine": lambda: asyncio.run(coroutine(*args, **kwargs)),
+        "generator": lambda: list(generator(*args, **kwargs)),
+        "async_generator": lambda: asyncio.run(drain()),
+    }
+    with Spans(counter):
+        for kind, run in runs.items():
+            try:
+                got = run()
+            except UserError as raised:
+                assert raise_inside and raised is error
+            else:
+                assert not raise_inside
+                if kind in ("function", "coroutine"):
+                    assert got is values[0]
+                else:
+                    assert len(got) == len(values)
+                    assert all(g is v for g, v in zip(got, values, strict=True))
+    assert calls == ["function", "coroutine", "generator", "async_generator"]
+
+
+@EXAMPLES
+@given(name=TEXT_OR_HOSTILE, target=HOSTILE)
+def test_decorating_something_that_is_not_a_function_returns_it(counter, name, target):
+    assert agentotel.tool(name)(target) is target

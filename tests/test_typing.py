@@ -1,0 +1,63 @@
+"""Static typing of the public surface: mypy --strict rejects a misspelled method or
+setting, and accepts the documented use. ``__enter__`` returns the kind's own type."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CORRECT = """
+    import agentotel
+    from agentotel._settings import resolve
+
+    with agentotel.llm("gpt-4o", provider="openai") as call:
+        call.record_response(input_tokens=3, output_tokens=2, finish_reasons=["stop"])
+    with agentotel.guardrail("pii") as check:
+        check.verdict("deny", reason="email", categories=["pii"])
+    with agentotel.tool("search") as t:
+        t.record_result({"hits": 3})
+    with agentotel.agent("planner") as a:
+        a.record_input(["hello"])
+    settings = resolve({})
+    protocol: str = settings.traces.protocol
+    exporters: tuple[str, ...] = settings.traces_exporter
+    agentotel.init("svc", environment="prod", traces_exporter="none")
+"""
+
+MISSPELLED = {
+    "call.record_responce(input_tokens=3)": '"LLMCall" has no attribute "record_responce"',
+    'call.record_response(input_tokens="many")': 'Argument "input_tokens" to "record_response"',
+    'check.verdcit("deny")': '"Guardrail" has no attribute "verdcit"',
+    "t.record_reslt(1)": '"Tool" has no attribute "record_reslt"',
+    "settings.traces_exportr": '"Settings" has no attribute "traces_exportr"',
+    'agentotel.init("svc", enviroment="prod")': 'Unexpected keyword argument "enviroment"',
+}
+
+
+def _mypy(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "usage.py"
+    path.write_text(textwrap.dedent(source))
+    return subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-error-summary",
+         "--cache-dir", str(ROOT / ".mypy_cache"), str(path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+
+
+def test_documented_use_type_checks(tmp_path):
+    result = _mypy(tmp_path, CORRECT)
+    assert result.returncode == 0, result.stdout
+
+
+def test_misspelled_methods_settings_and_arguments_are_mypy_errors(tmp_path):
+    lines = textwrap.dedent(CORRECT) + "\n".join(MISSPELLED) + "\n"
+    result = _mypy(tmp_path, lines)
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if ": error: " in line]
+    for expected in MISSPELLED.values():
+        assert any(expected in line for line in errors), (expected, result.stdout)
+    assert len(errors) == len(MISSPELLED), result.stdout
