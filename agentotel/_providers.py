@@ -2,11 +2,11 @@
 
 Exporters: ``otlp`` (HTTP/protobuf or gRPC, per signal), ``console`` (the SDK's JSON),
 ``agentotel_console`` (trace trees, :mod:`agentotel.console`), ``prometheus`` (metrics,
-a ``/metrics`` endpoint served by ``prometheus_client``), ``none``. OTLP exporters read
-the SDK's own variables (endpoints, headers, certificates, compression) themselves; an
-``init()`` argument is passed explicitly and so wins. Network I/O happens only on the
-SDK's background threads (batch span/log processors, periodic metric reader), never on
-the application's thread.
+a ``/metrics`` endpoint served by ``prometheus_client``), ``none``. OTLP exporters get
+the endpoint, headers and timeout (seconds) from the settings explicitly; they read the
+rest (certificates, compression, ``OTEL_EXPORTER_OTLP_INSECURE``) themselves. Network
+I/O happens only on the SDK's background threads (batch span/log processors, periodic
+metric reader), never on the application's thread.
 
 When the application already installed SDK providers, they are reused: agentotel adds
 its exporters to them only when ``init()`` was asked for exporters by argument.

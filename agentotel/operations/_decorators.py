@@ -62,11 +62,6 @@ def decorate(start: Callable[[], Started], fn: _F) -> _F:
     return cast(_F, _wrap_function(start, fn))
 
 
-def _disabled() -> bool:
-    runtime = _runtime.RUNTIME
-    return runtime is not None and runtime.disabled
-
-
 def _started(
     start: Callable[[], Started], fn: Callable[..., Any], args: Any, kwargs: Any
 ) -> Started:
@@ -81,7 +76,8 @@ def _started(
 def _wrap_function(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _disabled():
+        runtime = _runtime.RUNTIME
+        if runtime is not None and runtime.disabled:
             return fn(*args, **kwargs)
         op = _started(start, fn, args, kwargs)
         token = otel_context.attach(op.context)
@@ -103,7 +99,8 @@ def _wrap_function(start: Callable[[], Started], fn: Callable[..., Any]) -> Call
 def _wrap_coroutine(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if _disabled():
+        runtime = _runtime.RUNTIME
+        if runtime is not None and runtime.disabled:
             return await fn(*args, **kwargs)
         op = _started(start, fn, args, kwargs)
         token = otel_context.attach(op.context)
@@ -125,7 +122,8 @@ def _wrap_coroutine(start: Callable[[], Started], fn: Callable[..., Any]) -> Cal
 def _wrap_generator(start: Callable[[], Started], fn: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        if _disabled():
+        runtime = _runtime.RUNTIME
+        if runtime is not None and runtime.disabled:
             return (yield from fn(*args, **kwargs))
         op = _started(start, fn, args, kwargs)
         error: BaseException | None = None
@@ -170,7 +168,8 @@ def _wrap_async_generator(
 ) -> Callable[..., Any]:
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        if _disabled():
+        runtime = _runtime.RUNTIME
+        if runtime is not None and runtime.disabled:
             async for item in fn(*args, **kwargs):
                 yield item
             return

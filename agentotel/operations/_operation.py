@@ -36,6 +36,7 @@ from typing_extensions import Self
 from agentotel import content
 from agentotel import semconv as sc
 from agentotel._errors import error_type_of, safe_str, warn, warn_failure, warn_misuse
+from agentotel.operations import _runtime
 from agentotel.operations._decorators import decorate
 from agentotel.operations._runtime import Runtime, current
 
@@ -91,7 +92,7 @@ def callable_name(fn: Callable[..., Any]) -> str:
     return name if isinstance(name, str) else type(fn).__name__
 
 
-def conversation_id(given: str | None) -> str | None:
+def inherited_conversation(given: str | None) -> str | None:
     """``given``, else the conversation id a surrounding workflow put in the context."""
     if given is not None:
         return given
@@ -139,11 +140,11 @@ class Operation:
 
     def __init__(self, spec: tuple[Any, ...]) -> None:
         self._spec = spec  # the constructor arguments, to start a fresh copy per decorated call
-        self._runtime: Runtime = current()
+        runtime = _runtime.RUNTIME
+        self._runtime: Runtime = runtime if runtime is not None else current()
         self._error_type: str | None = None
         self._token: object | None = None
         self._context: Context | None = None
-        self._start = 0.0
         self._state = _NEW
         self._reentered = 0
         self.span: Span = otel_trace.INVALID_SPAN
@@ -154,9 +155,6 @@ class Operation:
 
     def _start_attributes(self) -> Attributes:
         raise NotImplementedError
-
-    def _on_start(self, runtime: Runtime) -> None:
-        """Record what the kind records at start (the agent's ``active`` +1)."""
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         """Set end attributes and record metrics; ``self._error_type`` is set on failure."""
@@ -187,10 +185,6 @@ class Operation:
                 self._token = otel_context.attach(self._context)
         except Exception:  # noqa: BLE001 - telemetry must not break the application
             warn_failure("start a span")
-        try:
-            self._on_start(runtime)
-        except Exception:  # noqa: BLE001
-            warn_failure("record a metric")
         self._start = default_timer()
 
     def _end(self, exc: BaseException | None) -> None:

@@ -11,11 +11,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from agentotel import semconv as sc
+from agentotel._errors import warn_failure
 from agentotel.operations._operation import (
     Attributes,
     MessagesOperation,
     callable_name,
-    conversation_id,
+    inherited_conversation,
     optional_text,
     put,
     text,
@@ -55,11 +56,23 @@ class Agent(MessagesOperation):
         conversation_id: str | None = None,
     ) -> None:
         super().__init__((name, id, description, version, conversation_id))
-        self.name = text(name, "agentotel.agent(name)")
-        self.id = optional_text(id, "agentotel.agent(id)")
-        self.description = optional_text(description, "agentotel.agent(description)")
-        self.version = optional_text(version, "agentotel.agent(version)")
-        self.conversation_id = _conversation(conversation_id)
+        if not (  # the usual case checked inline: no call on the hot path
+            name.__class__ is str
+            and (id is None or id.__class__ is str)
+            and (description is None or description.__class__ is str)
+            and (version is None or version.__class__ is str)
+            and (conversation_id is None or conversation_id.__class__ is str)
+        ):
+            name = text(name, "agentotel.agent(name)")
+            id = optional_text(id, "agentotel.agent(id)")  # noqa: A001
+            description = optional_text(description, "agentotel.agent(description)")
+            version = optional_text(version, "agentotel.agent(version)")
+            conversation_id = optional_text(conversation_id, "agentotel.agent(conversation_id)")
+        self.name = name
+        self.id = id
+        self.description = description
+        self.version = version
+        self.conversation_id = inherited_conversation(conversation_id)
 
     def _span_name(self) -> str:
         return f"{sc.OP_INVOKE_AGENT} {self.name}"
@@ -75,8 +88,12 @@ class Agent(MessagesOperation):
             ),
         )
 
-    def _on_start(self, runtime: Runtime) -> None:
-        runtime.instruments.agent_active.add(1, {sc.GEN_AI_AGENT_NAME: self.name})
+    def _begin(self, *, attach: bool) -> None:
+        super()._begin(attach=attach)
+        try:
+            self._runtime.instruments.agent_active.add(1, {sc.GEN_AI_AGENT_NAME: self.name})
+        except Exception:  # noqa: BLE001
+            warn_failure("record a metric")
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         instruments = runtime.instruments
@@ -84,10 +101,6 @@ class Agent(MessagesOperation):
         instruments.invoke_agent_duration.record(
             duration_s, self._with_error({sc.GEN_AI_AGENT_NAME: self.name}), self._context
         )
-
-
-def _conversation(given: object) -> str | None:
-    return conversation_id(optional_text(given, "agentotel.agent(conversation_id)"))
 
 
 @overload

@@ -42,8 +42,11 @@ class Guardrail(Operation):
 
     def __init__(self, name: str, target: str = "input") -> None:
         super().__init__((name, target))
-        self.name = text(name, "agentotel.guardrail(name)")
-        self.target = text(target, "agentotel.guardrail(target)")
+        if not (name.__class__ is str and target.__class__ is str):  # no call when usual
+            name = text(name, "agentotel.guardrail(name)")
+            target = text(target, "agentotel.guardrail(target)")
+        self.name = name
+        self.target = target
         self._verdict: str | None = None
 
     def _span_name(self) -> str:

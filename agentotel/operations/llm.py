@@ -22,8 +22,8 @@ from agentotel.operations._operation import (
     MESSAGES_ACCEPTED,
     Attributes,
     Operation,
-    conversation_id,
     count,
+    inherited_conversation,
     optional_text,
     put,
     text,
@@ -32,6 +32,14 @@ from agentotel.operations._operation import (
 from agentotel.operations._runtime import Runtime
 
 _OPERATIONS_ACCEPTED = ", ".join(sorted(sc.LLM_OPERATIONS))
+# where the record_response arguments are named in warnings
+_RESPONSE_MODEL = "agentotel.llm.record_response(response_model)"
+_RESPONSE_ID = "agentotel.llm.record_response(response_id)"
+_INPUT_TOKENS = "agentotel.llm.record_response(input_tokens)"
+_OUTPUT_TOKENS = "agentotel.llm.record_response(output_tokens)"
+_CACHE_READ = "agentotel.llm.record_response(cache_read_input_tokens)"
+_CACHE_WRITE = "agentotel.llm.record_response(cache_write_input_tokens)"
+_FINISH_REASONS = "agentotel.llm.record_response(finish_reasons)"
 _PARAMS_ACCEPTED = ", ".join(sc.GEN_AI_REQUEST_PARAMS)
 
 
@@ -83,13 +91,26 @@ class LLMCall(Operation):
         request_params: Mapping[str, Any] | None = None,
     ) -> None:
         super().__init__((model, provider, operation, server_address, server_port, request_params))
-        self.model = text(model, "agentotel.llm(model)")
-        self.provider = text(provider, "agentotel.llm(provider)")
-        self.operation = _operation(operation)
-        self.server_address = optional_text(server_address, "agentotel.llm(server_address)")
-        self.server_port = _port(server_port)
+        if not (  # the usual case checked inline: no call on the hot path
+            model.__class__ is str
+            and provider.__class__ is str
+            and operation.__class__ is str
+            and operation in sc.LLM_OPERATIONS
+            and (server_address is None or server_address.__class__ is str)
+            and (server_port is None or server_port.__class__ is int and 0 <= server_port < 65536)
+        ):
+            model = text(model, "agentotel.llm(model)")
+            provider = text(provider, "agentotel.llm(provider)")
+            operation = _operation(operation)
+            server_address = optional_text(server_address, "agentotel.llm(server_address)")
+            server_port = _port(server_port)
+        self.model = model
+        self.provider = provider
+        self.operation = operation
+        self.server_address = server_address
+        self.server_port = server_port
         self.request_params = _request_params(request_params)
-        self.conversation_id = conversation_id(None)
+        self.conversation_id = inherited_conversation(None)
         self.response_model: str | None = None
         self.input_tokens: int | None = None
         self.output_tokens: int | None = None
@@ -137,25 +158,42 @@ class LLMCall(Operation):
         type is left out with one warning naming it.
         """
         try:
-            where = "agentotel.llm.record_response"
-            self.response_model = optional_text(response_model, f"{where}(response_model)")
-            self.input_tokens = count(input_tokens, f"{where}(input_tokens)")
-            self.output_tokens = count(output_tokens, f"{where}(output_tokens)")
-            cache_read = count(cache_read_input_tokens, f"{where}(cache_read_input_tokens)")
-            cache_write = count(cache_write_input_tokens, f"{where}(cache_write_input_tokens)")
+            cache_read = cache_read_input_tokens
+            cache_write = cache_write_input_tokens
+            if not (  # the usual case checked inline: no call on the hot path
+                (response_model is None or response_model.__class__ is str)
+                and (response_id is None or response_id.__class__ is str)
+                and (input_tokens is None or input_tokens.__class__ is int and input_tokens >= 0)
+                and (output_tokens is None or output_tokens.__class__ is int and output_tokens >= 0)
+                and (cache_read is None or cache_read.__class__ is int and cache_read >= 0)
+                and (cache_write is None or cache_write.__class__ is int and cache_write >= 0)
+            ):
+                response_model = optional_text(response_model, _RESPONSE_MODEL)
+                response_id = optional_text(response_id, _RESPONSE_ID)
+                input_tokens = count(input_tokens, _INPUT_TOKENS)
+                output_tokens = count(output_tokens, _OUTPUT_TOKENS)
+                cache_read = count(cache_read, _CACHE_READ)
+                cache_write = count(cache_write, _CACHE_WRITE)
+            self.response_model = response_model
+            self.input_tokens = input_tokens
+            self.output_tokens = output_tokens
             attributes = put(
                 {},
                 (
-                    (sc.GEN_AI_RESPONSE_MODEL, self.response_model),
-                    (sc.GEN_AI_RESPONSE_ID, optional_text(response_id, f"{where}(response_id)")),
-                    (sc.GEN_AI_USAGE_INPUT_TOKENS, self.input_tokens),
-                    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, self.output_tokens),
+                    (sc.GEN_AI_RESPONSE_MODEL, response_model),
+                    (sc.GEN_AI_RESPONSE_ID, response_id),
+                    (sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
+                    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
                     # zero cache counts are left off, as opentelemetry-util-genai does
                     (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read or None),
                     (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write or None),
                 ),
             )
-            reasons = texts(finish_reasons, f"{where}(finish_reasons)")
+            reasons = (  # the SDK checks the items of a list or tuple (str, or dropped)
+                list(finish_reasons)
+                if finish_reasons.__class__ in (list, tuple)
+                else texts(finish_reasons, _FINISH_REASONS)
+            )
             if reasons:
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
             runtime = self._runtime
@@ -291,7 +329,7 @@ def _request_params(params: Mapping[str, Any] | None) -> Attributes:
     attributes: Attributes = {}
     if params is None:
         return attributes
-    if not isinstance(params, Mapping):
+    if params.__class__ is not dict and not isinstance(params, Mapping):
         warn_misuse("agentotel.LLMCall(request_params)", params, "a mapping", "not recorded")
         return attributes
     for key, value in params.items():

@@ -54,10 +54,20 @@ class Tool(Operation):
         call_id: str | None = None,
     ) -> None:
         super().__init__((name, type, description, call_id))
-        self.name = text(name, "agentotel.tool(name)")
-        self.type = optional_text(type, "agentotel.tool(type)")
-        self.description = optional_text(description, "agentotel.tool(description)")
-        self.call_id = optional_text(call_id, "agentotel.tool(call_id)")
+        if not (  # the usual case checked inline: no call on the hot path
+            name.__class__ is str
+            and (type is None or type.__class__ is str)
+            and (description is None or description.__class__ is str)
+            and (call_id is None or call_id.__class__ is str)
+        ):
+            name = text(name, "agentotel.tool(name)")
+            type = optional_text(type, "agentotel.tool(type)")  # noqa: A001
+            description = optional_text(description, "agentotel.tool(description)")
+            call_id = optional_text(call_id, "agentotel.tool(call_id)")
+        self.name = name
+        self.type = type
+        self.description = description
+        self.call_id = call_id
 
     def _span_name(self) -> str:
         return f"{sc.OP_EXECUTE_TOOL} {self.name}"

@@ -17,7 +17,7 @@ from agentotel.operations._operation import (
     Attributes,
     MessagesOperation,
     callable_name,
-    conversation_id,
+    inherited_conversation,
     optional_text,
     text,
     with_conversation,
@@ -48,8 +48,14 @@ class Workflow(MessagesOperation):
 
     def __init__(self, name: str, conversation_id: str | None = None) -> None:
         super().__init__((name, conversation_id))
-        self.name = text(name, "agentotel.workflow(name)")
-        self.conversation_id = _conversation(conversation_id)
+        if not (  # the usual case checked inline: no call on the hot path
+            name.__class__ is str
+            and (conversation_id is None or conversation_id.__class__ is str)
+        ):
+            name = text(name, "agentotel.workflow(name)")
+            conversation_id = optional_text(conversation_id, "agentotel.workflow(conversation_id)")
+        self.name = name
+        self.conversation_id = inherited_conversation(conversation_id)
 
     def _span_name(self) -> str:
         return f"{sc.OP_INVOKE_WORKFLOW} {self.name}"
@@ -72,10 +78,6 @@ class Workflow(MessagesOperation):
         runtime.instruments.invoke_workflow_duration.record(
             duration_s, self._with_error({sc.GEN_AI_WORKFLOW_NAME: self.name}), self._context
         )
-
-
-def _conversation(given: object) -> str | None:
-    return conversation_id(optional_text(given, "agentotel.workflow(conversation_id)"))
 
 
 @overload
