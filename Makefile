@@ -10,7 +10,7 @@ COMPOSE := docker compose -f collector-config/docker-compose.yml
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,test,dev]'
 	touch $(STAMP)
 
 # With the local stack up (`make up`: the Collector's health check answers on :13133) and
