@@ -37,6 +37,9 @@ from opentelemetry.environment_variables import (
     OTEL_METRICS_EXPORTER,
     OTEL_TRACES_EXPORTER,
 )
+from opentelemetry.instrumentation.environment_variables import (
+    OTEL_PYTHON_DISABLED_INSTRUMENTATIONS,
+)
 from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_HEADERS,
@@ -231,6 +234,14 @@ def _warn_small_timeouts(environ: Mapping[str, str]) -> None:
                 raw.strip() if raw else raw,
                 int(millis * 1000),
             )
+
+
+def _instrumentation_names(source: str, raw: Any) -> tuple[str, ...]:
+    """A comma list (or sequence) of instrumentation entry point names; ``none`` is ()."""
+    names = _names(raw)
+    if names is None:
+        raise ConfigError(source, raw, "a comma list of instrumentation names")
+    return () if names == ("none",) else names
 
 
 def _key_values(source: str, raw: Any) -> Mapping[str, str]:
@@ -519,11 +530,18 @@ class Settings:
         parse=_integer(0, 65535),
         doc="port of the `prometheus` exporter's `/metrics`",
     )
-    instrument_requests: bool = setting(
-        True,
-        arg("instrument_requests"),
-        parse=_bool,
-        doc="HTTP client spans for `requests` (OpenTelemetry's instrumentation)",
+    instrumentations: tuple[str, ...] | None = setting(
+        None,
+        arg("instrumentations"),
+        parse=_instrumentation_names,
+        doc="instrumentations to enable, by name (`none` for none); see Integrations",
+        shown_default="every one installed",
+    )
+    disabled_instrumentations: tuple[str, ...] = setting(
+        (),
+        env(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS),
+        parse=_instrumentation_names,
+        doc="instrumentations not to enable (`*`: none), when `instrumentations` is not given",
     )
     capture_content: str = setting(
         content.NO_CONTENT,
@@ -615,7 +633,7 @@ class InitArguments(TypedDict, total=False):
     traces_exporter: str | Sequence[str] | None
     metrics_exporter: str | Sequence[str] | None
     logs_exporter: str | Sequence[str] | None
-    instrument_requests: bool | None
+    instrumentations: str | Sequence[str] | None
     capture_content: str | bool | None
     content_max_length: int | None
     configure_logging: bool | None

@@ -12,10 +12,9 @@ from typing import Any
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk._logs import LoggerProvider
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.trace import TracerProvider
 from typing_extensions import Unpack
 
+from agentotel import integrations
 from agentotel import logging as _logging
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
@@ -43,10 +42,22 @@ _telemetry: Telemetry | None = None
 class Telemetry:
     """The handle :func:`init` returns: the settings, the providers, flush and shutdown."""
 
-    def __init__(self, settings: Settings, providers: Providers | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: Providers | None,
+        instrumented: integrations.Instrumentations | None = None,
+    ) -> None:
         self.settings = settings
         self._providers = providers
+        self._instrumented = instrumented
         self._closed = False
+
+    @property
+    def instrumented(self) -> list[str]:
+        """The instrumentations enabled so far, by name (``openai``, ``httpx2``, ...); the
+        others chosen are enabled when the application imports their library."""
+        return self._instrumented.names if self._instrumented else []
 
     @property
     def tracer_provider(self) -> otel_trace.TracerProvider:
@@ -101,6 +112,8 @@ class Telemetry:
                 _telemetry = None
         try:
             _runtime.install(_disabled_runtime())
+            if self._instrumented is not None:
+                self._instrumented.close()
             if self._providers is not None:
                 try:
                     self._providers.shutdown(self.export_timeout_s)
@@ -146,6 +159,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             _logger.warning("agentotel.init() was called again; returning the existing handle")
             return _telemetry
         settings = resolve(given)
+        integrations.check_names(settings.instrumentations)
         if settings.sdk_disabled:
             _runtime.install(_disabled_runtime())
             _telemetry = Telemetry(settings, None)
@@ -179,9 +193,13 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
                 level=settings.log_level,
                 redact=redactor.redact if redactor else None,
             )
-        if settings.instrument_requests:
-            _instrument_requests(providers.tracer_provider, providers.meter_provider)
-        _telemetry = Telemetry(settings, providers)
+        instrumented = integrations.Instrumentations(
+            integrations.chosen(settings.instrumentations, settings.disabled_instrumentations),
+            tracer_provider=providers.tracer_provider,
+            meter_provider=providers.meter_provider,
+            logger_provider=providers.logger_provider,
+        )
+        _telemetry = Telemetry(settings, providers, instrumented)
         atexit.register(_telemetry.shutdown)
         return _telemetry
 
@@ -194,23 +212,6 @@ def _redactor(settings: Settings) -> Redactor | None:
     return Redactor(
         detectors, extra_patterns=settings.redact_patterns, allow_keys=settings.redact_allow_keys
     )
-
-
-def _instrument_requests(tracer_provider: TracerProvider, meter_provider: MeterProvider) -> None:
-    """OpenTelemetry's ``requests`` instrumentation on agentotel's providers.
-
-    Which HTTP conventions it emits is its own choice, read from
-    ``OTEL_SEMCONV_STABILITY_OPT_IN`` (``http`` for the stable names); agentotel does not
-    set that variable for the application.
-    """
-    try:
-        from opentelemetry.instrumentation.requests import RequestsInstrumentor
-
-        instrumentor = RequestsInstrumentor()
-        if not instrumentor.is_instrumented_by_opentelemetry:
-            instrumentor.instrument(tracer_provider=tracer_provider, meter_provider=meter_provider)
-    except Exception:  # noqa: BLE001 - optional convenience, must not break start-up
-        _logger.warning("agentotel: could not instrument requests", exc_info=True)
 
 
 def shutdown() -> None:

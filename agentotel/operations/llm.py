@@ -10,15 +10,20 @@ the attribute set and the ``gen_ai.client.inference.operation.details`` event as
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from timeit import default_timer
 from typing import Any
 
+from opentelemetry import context as otel_context
 from opentelemetry._logs import LogRecord
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind
 
 from agentotel import content
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure, warn_misuse
+from agentotel.operations import _genai_context
 from agentotel.operations._operation import (
+    _ACTIVE,
     MESSAGES_ACCEPTED,
     Attributes,
     Operation,
@@ -73,10 +78,10 @@ class LLMCall(Operation):
         "server_port",
         "request_params",
         "conversation_id",
-        "response_model",
-        "input_tokens",
-        "output_tokens",
+        "_recorded",
         "_details",
+        "_inner",
+        "_outer",
     )
     _span_kind = SpanKind.CLIENT
     _api = "agentotel.llm"
@@ -111,10 +116,32 @@ class LLMCall(Operation):
         self.server_port = server_port
         self.request_params = _request_params(request_params)
         self.conversation_id = inherited_conversation(None)
-        self.response_model: str | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
+        self._recorded: dict[str, Any] = {}  # what record_response() set on the span
         self._details: dict[str, Any] | None = None  # event attributes (EVENT modes only)
+        self._inner: Any = None  # InferenceData inner instrumented calls fill in
+        self._outer: Any = None  # InferenceData of the inference this call runs inside
+
+    def _begin(self, *, attach: bool) -> None:
+        contract = _genai_context.loaded()
+        if contract is not None:
+            try:
+                self._outer = contract.outer(otel_context.get_current())
+                if self._outer is None:
+                    self._inner = contract.new_data(self._runtime.capture != content.NO_CONTENT)
+            except Exception:  # noqa: BLE001
+                warn_failure("join the GenAI inference context")
+        if self._outer is None:
+            super()._begin(attach=attach)
+            return
+        # inside another inference: no span of its own (util-genai's nesting contract)
+        self._state = _ACTIVE
+        self._start = default_timer()
+
+    def _enter_context(self, ctx: Context) -> Context:
+        contract = _genai_context.loaded()
+        if self._inner is not None and contract is not None:
+            return contract.enter(ctx, self._inner)
+        return ctx
 
     def _span_name(self) -> str:
         return f"{self.operation} {self.model}"
@@ -174,9 +201,6 @@ class LLMCall(Operation):
                 output_tokens = count(output_tokens, _OUTPUT_TOKENS)
                 cache_read = count(cache_read, _CACHE_READ)
                 cache_write = count(cache_write, _CACHE_WRITE)
-            self.response_model = response_model
-            self.input_tokens = input_tokens
-            self.output_tokens = output_tokens
             attributes = put(
                 {},
                 (
@@ -196,22 +220,7 @@ class LLMCall(Operation):
             )
             if reasons:
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-            runtime = self._runtime
-            if runtime.capture in content.ON_EVENT:
-                self._event_details().update(attributes)
-            cost = runtime.prices.cost(
-                self.response_model or self.model,
-                self.input_tokens,
-                self.output_tokens,
-                cache_read,
-                cache_write,
-            )
-            if cost is not None:
-                attributes[sc.LLM_COST_USD] = cost
-                runtime.instruments.llm_cost.add(
-                    cost,
-                    {sc.GEN_AI_PROVIDER_NAME: self.provider, sc.GEN_AI_REQUEST_MODEL: self.model},
-                )
+            self._recorded.update(attributes)
             self.span.set_attributes(attributes)
         except Exception:  # noqa: BLE001
             warn_failure("record a response")
@@ -287,24 +296,74 @@ class LLMCall(Operation):
         )
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        recorded = self._recorded
+        if self._outer is not None:  # inside another inference: publish, record nothing
+            _genai_context.publish(
+                self._outer, {**self._base_attributes(), **self.request_params, **recorded}
+            )
+            return
+        if self._inner is not None:  # what instrumented calls inside it learned
+            learned = {
+                key: value
+                for key, value in _genai_context.attributes_of(self._inner).items()
+                if key not in recorded and key not in self.request_params
+            }
+            if learned:
+                recorded.update(learned)
+                self.span.set_attributes(learned)
+        cost = self._cost(runtime)
+        if runtime.capture in content.ON_EVENT:
+            self._event_details().update(recorded)
         if self._details is not None:
             try:
                 self._emit_details(runtime)
             except Exception:  # noqa: BLE001 - the metrics below must still be recorded
                 warn_failure("emit the inference details event")
         attributes = self._with_error(self._base_attributes())
-        if self.response_model is not None:
-            attributes[sc.GEN_AI_RESPONSE_MODEL] = self.response_model
+        response_model = recorded.get(sc.GEN_AI_RESPONSE_MODEL)
+        if response_model is not None:
+            attributes[sc.GEN_AI_RESPONSE_MODEL] = response_model
         instruments = runtime.instruments
         ctx = self._context
         instruments.operation_duration.record(duration_s, attributes, ctx)
-        if self.input_tokens is not None:
+        input_tokens = recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        if input_tokens is not None:
             instruments.token_usage.record(
-                self.input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, ctx
+                input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, ctx
             )
-        if self.output_tokens is not None:
+        output_tokens = recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        if output_tokens is not None:
             attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
-            instruments.token_usage.record(self.output_tokens, attributes, ctx)
+            instruments.token_usage.record(output_tokens, attributes, ctx)
+        if cost is not None:
+            instruments.llm_cost.add(
+                cost, {sc.GEN_AI_PROVIDER_NAME: self.provider, sc.GEN_AI_REQUEST_MODEL: self.model}
+            )
+
+    def _cost(self, runtime: Runtime) -> float | None:
+        """The call's cost in USD (set on the span), from the recorded usage."""
+        recorded = self._recorded
+        input_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
+        output_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
+        if input_tokens is None and output_tokens is None:
+            return None
+        model = recorded.get(sc.GEN_AI_RESPONSE_MODEL)
+        cost = runtime.prices.cost(
+            model if isinstance(model, str) else self.model,
+            input_tokens,
+            output_tokens,
+            _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
+            _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)),
+        )
+        if cost is not None:
+            recorded[sc.LLM_COST_USD] = cost
+            self.span.set_attribute(sc.LLM_COST_USD, cost)
+        return cost
+
+
+def _tokens(value: object) -> int | None:
+    """A token count as recorded (by the user, checked, or by an inner instrumentation)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _operation(value: object) -> str:

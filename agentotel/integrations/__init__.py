@@ -1,0 +1,194 @@
+"""Enabling the OpenTelemetry instrumentations of the libraries an agent application uses.
+
+``init()`` enables every instrumentation of :data:`~._catalog.CATALOG` whose package and
+target library are importable, on agentotel's tracer, meter and logger providers:
+``init(instrumentations=[...])`` chooses them by name, otherwise
+``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` (the standard comma list of entry point names)
+turns some off. Each is enabled when the application imports its library (at once for a
+library already imported), so start-up imports nothing the application does not use. A
+library version the instrumentation does not support gives one warning naming both,
+never an exception; one INFO line at start-up lists what was instrumented, with versions,
+and what will be when imported.
+The instrumentations are not wrapped or patched by agentotel: each is the official
+``BaseInstrumentor`` (opentelemetry-instrumentation), called as its documentation says.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import sys
+import threading
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import partial
+from importlib import metadata
+from typing import Any
+
+import wrapt
+
+from agentotel._errors import warn_failure
+from agentotel._settings import ConfigError
+from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
+
+__all__ = ["CATALOG", "NAMES", "Enabled", "Instrumentations", "check_names", "chosen"]
+
+_logger = logging.getLogger("agentotel")
+
+
+@dataclass(frozen=True)
+class Enabled:
+    """One instrumentation ``init()`` enabled: the catalog entry, the instrumentor object
+    (to undo it at shutdown) and the target library's version."""
+
+    entry: Instrumentation
+    instrumentor: Any
+    version: str
+
+
+def check_names(names: Sequence[str] | None) -> None:
+    """Fail fast on ``init(instrumentations=...)`` naming an unknown instrumentation.
+
+    Raises:
+        ConfigError: a name not in the catalog (the accepted names are listed).
+    """
+    unknown = [name for name in names or () if name not in NAMES]
+    if unknown:
+        raise ConfigError("argument instrumentations", list(names or ()), ", ".join(NAMES))
+
+
+def chosen(names: Sequence[str] | None, disabled: Collection[str]) -> list[Instrumentation]:
+    """The catalog entries to try: ``names`` when given, else all but ``disabled`` (``*``
+    disables all, as in ``opentelemetry-instrument``)."""
+    if names is not None:
+        return [entry for entry in CATALOG if entry.name in names]
+    if "*" in disabled:
+        return []
+    return [entry for entry in CATALOG if entry.name not in disabled]
+
+
+class Instrumentations:
+    """The instrumentations ``init()`` chose, enabled as their libraries are imported.
+
+    An instrumentation whose library the application has already imported is enabled at
+    once; the others are enabled by a post-import hook (``wrapt.register_post_import_hook``,
+    as the instrumentations themselves use ``wrapt``) the moment the application imports
+    the library: start-up never imports a library the application does not use.
+    """
+
+    def __init__(
+        self,
+        entries: Sequence[Instrumentation],
+        *,
+        tracer_provider: Any,
+        meter_provider: Any,
+        logger_provider: Any,
+    ) -> None:
+        self._providers = {
+            "tracer_provider": tracer_provider,
+            "meter_provider": meter_provider,
+            "logger_provider": logger_provider,
+        }
+        self._lock = threading.RLock()  # enabling one may import another's library
+        self._closed = False
+        self._busy = False
+        self._queue: list[Instrumentation] = []
+        self.enabled: list[Enabled] = []
+        self.pending: list[Instrumentation] = []
+        for entry in entries:
+            module_name = entry.instrumentor.partition(":")[0]
+            if not (_importable(entry.library) and _importable(module_name)):
+                continue
+            if entry.library not in sys.modules:
+                self.pending.append(entry)
+            wrapt.register_post_import_hook(partial(self._on_import, entry), entry.library)
+        if self.enabled or self.pending:
+            _logger.info(
+                "agentotel: instrumented %s%s",
+                ", ".join(f"{e.entry.display} {e.version}" for e in self.enabled) or "nothing yet",
+                "; when imported: " + ", ".join(e.display for e in self.pending)
+                if self.pending
+                else "",
+            )
+
+    @property
+    def names(self) -> list[str]:
+        """The instrumentations enabled so far, by name."""
+        return [item.entry.name for item in self.enabled]
+
+    def _on_import(self, entry: Instrumentation, _module: object) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._queue.append(entry)
+            if self._busy:  # an instrumentation being enabled imported another library:
+                return  # enable that one after it, not inside its half-done import
+            self._busy = True
+            try:
+                while self._queue:
+                    self._enable(self._queue.pop(0))
+            finally:
+                self._busy = False
+
+    def _enable(self, entry: Instrumentation) -> None:
+        try:
+            result = _enable_one(entry, **self._providers)
+        except Exception:  # noqa: BLE001 - an instrumentation's failure must not break
+            warn_failure(f"instrument {entry.name}")  # the application's import
+            return
+        if result is None:
+            return
+        self.enabled.append(result)
+        if entry in self.pending:
+            self.pending.remove(entry)
+            _logger.info("agentotel: instrumented %s %s", entry.display, result.version)
+
+    def close(self) -> None:
+        """Undo what was enabled (at shutdown); later imports enable nothing. Never raises."""
+        with self._lock:
+            self._closed = True
+            enabled, self.enabled = self.enabled, []
+        for item in reversed(enabled):
+            try:
+                item.instrumentor.uninstrument()
+            except Exception:  # noqa: BLE001
+                warn_failure(f"uninstrument {item.entry.name}")
+
+
+def _enable_one(
+    entry: Instrumentation, tracer_provider: Any, meter_provider: Any, logger_provider: Any
+) -> Enabled | None:
+    """Skipped (``None``) silently when the application instrumented the library itself,
+    with a warning when the library's version is not one the instrumentation supports."""
+    from opentelemetry.instrumentation.dependencies import DependencyConflictError
+
+    module_name, _, class_name = entry.instrumentor.partition(":")
+    instrumentor = getattr(importlib.import_module(module_name), class_name)()
+    if instrumentor.is_instrumented_by_opentelemetry:
+        return None  # the application did it (on its own providers): leave it alone
+    try:
+        instrumentor.instrument(
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            logger_provider=logger_provider,
+            raise_exception_on_conflict=True,
+        )
+    except DependencyConflictError as conflict:
+        _logger.warning("agentotel: not instrumenting %s: %s", entry.name, conflict.conflict)
+        return None
+    return Enabled(entry, instrumentor, _version(entry.distribution))
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a broken module
+        return False
+
+
+def _version(distribution: str) -> str:
+    try:
+        return metadata.version(distribution)
+    except metadata.PackageNotFoundError:
+        return "(version unknown)"

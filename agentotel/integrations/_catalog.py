@@ -1,0 +1,100 @@
+"""The instrumentations ``init()`` knows: the official OpenTelemetry GenAI
+instrumentations (each built on ``opentelemetry-util-genai``) and the HTTP client
+instrumentations their libraries need.
+
+Each entry names the instrumentor (the same ``module:Class`` its distribution registers
+under the ``opentelemetry_instrumentor`` entry point group), the entry point name (the
+name ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` and ``init(instrumentations=...)`` use), the
+module of the target library (importable or skipped) and the target's distribution (for
+its version).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Instrumentation:
+    """One instrumentation ``init()`` may enable."""
+
+    name: str
+    instrumentor: str
+    library: str
+    distribution: str
+    extra: str
+
+    @property
+    def display(self) -> str:
+        """How the start-up line names it: the target distribution."""
+        return self.distribution
+
+
+#: In enabling order: the HTTP clients first, so that the GenAI spans' children exist.
+CATALOG: tuple[Instrumentation, ...] = (
+    Instrumentation(
+        "requests",
+        "opentelemetry.instrumentation.requests:RequestsInstrumentor",
+        "requests",
+        "requests",
+        "(core)",
+    ),
+    Instrumentation(
+        "httpx",
+        "opentelemetry.instrumentation.httpx:HTTPXClientInstrumentor",
+        "httpx",
+        "httpx",
+        "google-genai",
+    ),
+    Instrumentation(
+        "httpx2",
+        "opentelemetry.instrumentation.httpx:HTTPX2ClientInstrumentor",
+        "httpx2",
+        "httpx2",
+        "openai, anthropic",
+    ),
+    Instrumentation(
+        "openai",
+        "opentelemetry.instrumentation.genai.openai:OpenAIInstrumentor",
+        "openai",
+        "openai",
+        "openai",
+    ),
+    Instrumentation(
+        "anthropic",
+        "opentelemetry.instrumentation.genai.anthropic:AnthropicInstrumentor",
+        "anthropic",
+        "anthropic",
+        "anthropic",
+    ),
+    Instrumentation(
+        "google-genai",
+        "opentelemetry.instrumentation.google_genai:GoogleGenAiSdkInstrumentor",
+        "google.genai",
+        "google-genai",
+        "google-genai",
+    ),
+    Instrumentation(
+        "bedrock",
+        "opentelemetry.instrumentation.genai.bedrock:BedrockInstrumentor",
+        "botocore",
+        "botocore",
+        "bedrock",
+    ),
+    Instrumentation(
+        "langchain",
+        "opentelemetry.instrumentation.genai.langchain:LangChainInstrumentor",
+        "langchain",
+        "langchain",
+        "langchain",
+    ),
+    Instrumentation(
+        "openai_agents",
+        "opentelemetry.instrumentation.genai.openai_agents:OpenAIAgentsInstrumentor",
+        "agents",
+        "openai-agents",
+        "openai-agents",
+    ),
+)
+
+NAMES: tuple[str, ...] = tuple(entry.name for entry in CATALOG)

@@ -1,0 +1,122 @@
+"""One span per model request: the nesting contract of ``opentelemetry-util-genai``.
+
+The official GenAI instrumentations (built on ``opentelemetry-util-genai`` 1.3b0) share
+one rule: an inference started while the context holds an active inference's
+``InferenceData`` under ``CLIENT_INFERENCE_CONTEXT_KEY`` makes no span and no metrics;
+when it finishes it writes what it learned (response model and id, finish reasons,
+usage, request parameters) into that ``InferenceData``, and the outer inference reads it
+at its end. ``agentotel.llm()`` takes part in both roles:
+
+- outer: it puts a fresh ``InferenceData`` in its span's context, so an instrumented SDK
+  call inside it (OpenAI, Anthropic, LangChain, ...) adds its facts to agentotel's span
+  instead of making a second one;
+- inner: started inside another inference (an instrumented framework's, or another
+  ``agentotel.llm()``), it makes no span and no metrics and publishes its facts to the
+  outer one.
+
+``opentelemetry-util-genai`` is not a dependency of agentotel: it comes with the
+instrumentations. Until some module has imported it, no inner inference can exist, and
+the contract costs one dictionary lookup per LLM call.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+
+from agentotel import semconv as sc
+
+_MODULE = "opentelemetry.util.genai.invocation"
+_HANDLER = "opentelemetry.util.genai.handler"  # imported by every instrumentation using it
+
+#: span attribute -> ``InferenceData`` field, in both directions.
+FIELDS: Mapping[str, str] = {
+    sc.GEN_AI_RESPONSE_MODEL: "response_model",
+    sc.GEN_AI_RESPONSE_ID: "response_id",
+    sc.GEN_AI_RESPONSE_FINISH_REASONS: "response_finish_reasons",
+    sc.GEN_AI_USAGE_INPUT_TOKENS: "usage_input_tokens",
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS: "usage_output_tokens",
+    sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: "usage_cache_read_input_tokens",
+    sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: "usage_cache_write_input_tokens",
+    sc.SERVER_ADDRESS: "server_address",
+    sc.SERVER_PORT: "server_port",
+    sc.GEN_AI_CONVERSATION_ID: "conversation_id",
+    sc.GEN_AI_REQUEST_PARAMS["output_type"]: "output_type",
+    **{
+        attribute: f"request_{keyword}"
+        for keyword, attribute in sc.GEN_AI_REQUEST_PARAMS.items()
+        if keyword not in ("output_type", "encoding_formats")
+    },
+}
+
+
+class _Contract:
+    """The loaded contract: the context key, the data class and a template to copy."""
+
+    __slots__ = ("key", "data_class", "template")
+
+    def __init__(self) -> None:
+        module = sys.modules.get(_MODULE) or __import__(_MODULE, fromlist=["InferenceData"])
+        self.key: str = module.CLIENT_INFERENCE_CONTEXT_KEY
+        self.data_class: Any = module.InferenceData
+        self.template: Any = self.data_class()
+
+    def new_data(self, capture_content: bool) -> Any:
+        """A fresh ``InferenceData`` (copied from a template: constructing one of its
+        60 fields costs 6 µs, copying one 1 µs)."""
+        data = self.data_class.__new__(self.data_class)
+        data.__dict__.update(self.template.__dict__)
+        data.attributes = {}
+        data.metric_attributes = {}
+        data.capture_content = capture_content
+        return data
+
+    def enter(self, ctx: Context, data: Any) -> Context:
+        """``ctx`` holding ``data`` as the active inference's (for the calls inside it)."""
+        return otel_context.set_value(self.key, data, ctx)
+
+    def outer(self, ctx: Context) -> Any | None:
+        """The active inference's data in ``ctx``, if there is one."""
+        value = otel_context.get_value(self.key, ctx)
+        return value if isinstance(value, self.data_class) else None
+
+
+_contract: _Contract | None = None
+
+
+def loaded() -> _Contract | None:
+    """The contract, once ``opentelemetry-util-genai``'s handler has been imported."""
+    global _contract
+    if _contract is None and _HANDLER in sys.modules:
+        try:
+            _contract = _Contract()
+        except Exception:  # noqa: BLE001 - another version's shape: no participation
+            return None
+    return _contract
+
+
+def attributes_of(data: Any) -> dict[str, Any]:
+    """The span attributes an inner inference published into ``data`` (``None``s left out),
+    with the extra attributes it set (``data.attributes``)."""
+    found: dict[str, Any] = {}
+    extra = getattr(data, "attributes", None)
+    if isinstance(extra, Mapping):
+        found.update(extra)
+    for attribute, field in FIELDS.items():
+        value = getattr(data, field, None)
+        if value is not None:
+            found[attribute] = list(value) if isinstance(value, (list, tuple)) else value
+    return found
+
+
+def publish(data: Any, attributes: Mapping[str, Any]) -> None:
+    """Write ``attributes`` into an outer inference's ``data``, as an inner inference does
+    (overwriting; the outer keeps its own values when it reads them)."""
+    for attribute, value in attributes.items():
+        field = FIELDS.get(attribute)
+        if field is not None and value is not None:
+            setattr(data, field, list(value) if isinstance(value, tuple) else value)
