@@ -24,7 +24,8 @@ from agentotel.cost import load_price_table
 from agentotel.operations import _runtime
 from agentotel.operations._runtime import Runtime
 
-pytest_plugins = ("otlp_receiver",)  # the OTLP receiver fixture, for every test module
+# the OTLP receiver and model API server fixtures, for every test module
+pytest_plugins = ("otlp_receiver", "llm_server")
 
 
 @dataclass
