@@ -303,10 +303,11 @@ class LLMCall(Operation):
             )
             return
         if self._inner is not None:  # what instrumented calls inside it learned
+            own = self._start_attributes()  # the outer's own values win, as in util-genai
             learned = {
                 key: value
                 for key, value in _genai_context.attributes_of(self._inner).items()
-                if key not in recorded and key not in self.request_params
+                if key not in recorded and key not in own
             }
             if learned:
                 recorded.update(learned)
