@@ -281,6 +281,7 @@ def build(
     explicit_exporters: frozenset[str],
     wrap_spans: Callable[[SpanExporter], SpanExporter] | None = None,
     wrap_logs: Callable[[LogRecordExporter], LogRecordExporter] | None = None,
+    span_pipeline: Callable[[list[SpanProcessor]], SpanProcessor] | None = None,
 ) -> Providers:
     """Build (or reuse) the three providers and install new ones as the global providers.
 
@@ -289,6 +290,8 @@ def build(
         explicit_exporters: the signals whose exporters were given as ``init()``
             arguments; only those are added to providers the application installed.
         wrap_spans / wrap_logs: applied to every exporter (redaction).
+        span_pipeline: one processor that hands spans on to the export processors it is
+            given (what agentotel adds to every GenAI span).
     """
     resource = build_resource(settings)
     owned: dict[str, bool] = {}
@@ -303,7 +306,10 @@ def build(
     )
     owned["traces"] = tracer_provider is not current_tp
     if owned["traces"] or "traces" in explicit_exporters:
-        for processor in span_processors(settings, wrap_spans or _same):
+        processors = span_processors(settings, wrap_spans or _same)
+        if span_pipeline is not None:
+            processors = [span_pipeline(processors)]
+        for processor in processors:
             tracer_provider.add_span_processor(processor)
     if owned["traces"]:
         otel_trace.set_tracer_provider(tracer_provider)

@@ -14,17 +14,16 @@ from opentelemetry import trace as otel_trace
 from opentelemetry.sdk._logs import LoggerProvider
 from typing_extensions import Unpack
 
-from agentotel import integrations
+from agentotel import _runtime, integrations
 from agentotel import logging as _logging
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
 from agentotel._instruments import Instruments
 from agentotel._providers import Providers, build
 from agentotel._ratelimit import throttle_loggers
+from agentotel._runtime import Runtime
 from agentotel._settings import SIGNALS, InitArguments, Settings, resolve
 from agentotel.cost import PriceTable, load_price_table
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 from agentotel.redaction import (
     DEFAULT_DETECTORS,
     RedactingLogRecordExporter,
@@ -171,6 +170,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             explicit_exporters=frozenset(s for s in SIGNALS if f"{s}_exporter" in given),
             wrap_spans=(lambda e: RedactingSpanExporter(e, redactor)) if redactor else None,
             wrap_logs=(lambda e: RedactingLogRecordExporter(e, redactor)) if redactor else None,
+            span_pipeline=integrations.GenAISpanProcessor,
         )
         scope = sc.INSTRUMENTATION_SCOPE
         _runtime.install(

@@ -73,6 +73,8 @@ GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _genai.GEN_AI_USAGE_CACHE_READ_INP
 # v1.41 calls it gen_ai.usage.cache_creation.input_tokens; the newer drafts and
 # opentelemetry-util-genai 1.3b0 write cache_write. We follow the helper.
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+#: the v1.41 name of the cache writes, still written by some instrumentations (botocore's)
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = _genai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
 
 #: keyword argument of ``agentotel.llm(**request_params)`` -> span attribute.
 GEN_AI_REQUEST_PARAMS: Final[dict[str, str]] = {

@@ -61,11 +61,11 @@ from opentelemetry.trace import SpanKind
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import agentotel  # noqa: E402
+from agentotel import _runtime  # noqa: E402
 from agentotel import semconv as sc  # noqa: E402
 from agentotel._instruments import Instruments  # noqa: E402
+from agentotel._runtime import Runtime  # noqa: E402
 from agentotel.cost import load_price_table  # noqa: E402
-from agentotel.operations import _runtime  # noqa: E402
-from agentotel.operations._runtime import Runtime  # noqa: E402
 
 # --------------------------------------------------------------------------- the call
 

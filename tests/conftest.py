@@ -18,11 +18,10 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from agentotel import _ratelimit
+from agentotel import _ratelimit, _runtime
 from agentotel._instruments import Instruments
+from agentotel._runtime import Runtime
 from agentotel.cost import load_price_table
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 
 # the OTLP receiver and model API server fixtures, for every test module
 pytest_plugins = ("otlp_receiver", "llm_server")

@@ -59,10 +59,10 @@ from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import InferenceInvocation
 
 import agentotel
+from agentotel import _runtime
 from agentotel._instruments import Instruments
+from agentotel._runtime import Runtime
 from agentotel.cost import load_price_table
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 
 # --------------------------------------------------------------------------- the operations
 

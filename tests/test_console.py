@@ -9,8 +9,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import agentotel
+from agentotel import _runtime
 from agentotel.console import TreeConsoleSpanExporter
-from agentotel.operations import _runtime
 
 
 @pytest.fixture

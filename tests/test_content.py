@@ -14,10 +14,10 @@ from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 
 import agentotel
+from agentotel import _runtime
 from agentotel._instruments import Instruments
+from agentotel._runtime import Runtime
 from agentotel.content import truncate
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 
 CANARY = "CANARY-7f3a-do-not-export"
 CONTENT_KEYS = {

@@ -9,7 +9,7 @@ from opentelemetry import trace
 from opentelemetry.trace import StatusCode
 
 import agentotel
-from agentotel.operations import _runtime
+from agentotel import _runtime
 
 
 def test_bare_decorator_takes_the_function_name(recorded):

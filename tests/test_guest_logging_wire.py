@@ -53,13 +53,25 @@ APPLICATION = textwrap.dedent(
 TOOL_SPAN = "execute_tool lookup_order"
 
 
+#: agentotel's one INFO line at init(), through the application's own format
+STARTUP_LINE = "APP INFO agentotel "
+
+
 @dataclass
 class GuestRun:
     result: subprocess.CompletedProcess[str]
     receiver: OtlpReceiver
 
     def app_lines(self) -> list[str]:
-        return [line for line in self.result.stderr.splitlines() if line.startswith("APP ")]
+        """The application's own lines (agentotel's start-up line left out)."""
+        return [
+            line
+            for line in self.result.stderr.splitlines()
+            if line.startswith("APP ") and not line.startswith(STARTUP_LINE)
+        ]
+
+    def startup_lines(self) -> list[str]:
+        return [line for line in self.result.stderr.splitlines() if line.startswith(STARTUP_LINE)]
 
     def tool_span(self) -> SpanRecord:
         spans = [s for s in self.receiver.spans() if s.name == TOOL_SPAN]
@@ -108,7 +120,17 @@ def test_each_line_is_printed_once_by_the_application_with_the_span_ids(
 
 
 def test_nothing_but_the_application_lines_reaches_stderr(guest_run: GuestRun) -> None:
-    assert guest_run.result.stderr.splitlines() == guest_run.app_lines()
+    assert guest_run.result.stderr.splitlines() == [
+        *guest_run.startup_lines(),
+        *guest_run.app_lines(),
+    ]
+
+
+def test_agentotel_start_up_line_is_printed_once_in_the_application_format(
+    guest_run: GuestRun,
+) -> None:
+    (line,) = guest_run.startup_lines()
+    assert "agentotel: instrumented " in line
 
 
 def test_each_record_is_exported_once_with_the_trace_context_of_the_tool_span(

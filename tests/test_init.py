@@ -191,7 +191,7 @@ def test_pricing_file_extends_the_packaged_table(tmp_path):
     result = run(
         """
         import agentotel
-        from agentotel.operations import _runtime
+        from agentotel import _runtime
         agentotel.init("svc", traces_exporter="none", metrics_exporter="none", logs_exporter="none")
         print(_runtime.current().prices.cost("in-house-7b", 1_000_000, 1_000_000))
         print(_runtime.current().prices.cost("gpt-4o", 1_000_000, 0))
@@ -206,7 +206,7 @@ def test_unreadable_pricing_file_variable_warns_and_keeps_the_packaged_prices(tm
     result = run(
         """
         import agentotel
-        from agentotel.operations import _runtime
+        from agentotel import _runtime
         agentotel.init("svc", traces_exporter="none", metrics_exporter="none", logs_exporter="none")
         print(_runtime.current().prices.cost("gpt-4o", 1_000_000, 0))
         """,
@@ -243,7 +243,7 @@ def test_importing_agentotel_reads_no_file_and_creates_no_instrument():
             if event == "open" and not str(args[0]).endswith((".py", ".pyc")) else None
         )
         import agentotel
-        from agentotel.operations import _runtime
+        from agentotel import _runtime
         print("runtime:", _runtime.RUNTIME)
         print("opened:", [path for path in opened if "agentotel" in path])
         """

@@ -16,9 +16,9 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Sampler
 from opentelemetry.trace import SpanKind, StatusCode
 
 import agentotel
+from agentotel import _runtime
 from agentotel import semconv as sc
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
+from agentotel._runtime import Runtime
 
 
 def test_workflow_span_name_kind_and_attributes(recorded):

@@ -29,11 +29,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
 import agentotel
+from agentotel import _runtime
 from agentotel._instruments import Instruments
+from agentotel._runtime import Runtime
 from agentotel.content import CAPTURE_MODES
 from agentotel.cost import load_price_table
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 
 EXAMPLES = settings(
     max_examples=40,

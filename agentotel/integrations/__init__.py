@@ -28,11 +28,22 @@ from typing import Any
 
 import wrapt
 
+from agentotel import _runtime, content
 from agentotel._errors import warn_failure
 from agentotel._settings import ConfigError
 from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
+from agentotel.integrations._content import ContentHook
+from agentotel.integrations._spans import GenAISpanProcessor
 
-__all__ = ["CATALOG", "NAMES", "Enabled", "Instrumentations", "check_names", "chosen"]
+__all__ = [
+    "CATALOG",
+    "NAMES",
+    "Enabled",
+    "GenAISpanProcessor",
+    "Instrumentations",
+    "check_names",
+    "chosen",
+]
 
 _logger = logging.getLogger("agentotel")
 
@@ -173,11 +184,17 @@ def _enable_one(
             meter_provider=meter_provider,
             logger_provider=logger_provider,
             raise_exception_on_conflict=True,
+            **dict(entry.options),
+            **({"completion_hook": ContentHook()} if _captures_on_spans() else {}),
         )
     except DependencyConflictError as conflict:
         _logger.warning("agentotel: not instrumenting %s: %s", entry.name, conflict.conflict)
         return None
     return Enabled(entry, instrumentor, _version(entry.distribution))
+
+
+def _captures_on_spans() -> bool:
+    return _runtime.current().capture in content.ON_SPAN
 
 
 def _importable(module: str) -> bool:

@@ -12,6 +12,7 @@ its version).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class Instrumentation:
     library: str
     distribution: str
     extra: str
+    options: tuple[tuple[str, Any], ...] = ()
 
     @property
     def display(self) -> str:
@@ -94,6 +96,15 @@ CATALOG: tuple[Instrumentation, ...] = (
         "agents",
         "openai-agents",
         "openai-agents",
+        # telemetry goes where the application sends it: not also to OpenAI's platform
+        (("disable_openai_trace_export", True),),
+    ),
+    Instrumentation(
+        "pydantic_ai",
+        "agentotel.integrations._pydantic_ai:PydanticAIInstrumentor",
+        "pydantic_ai",
+        "pydantic-ai-slim",
+        "(none: pydantic-ai instruments itself)",
     ),
 )
 

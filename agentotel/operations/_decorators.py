@@ -25,9 +25,9 @@ from typing import Any, Protocol, TypeVar, cast
 from opentelemetry import context as otel_context
 from opentelemetry.context import Context
 
+from agentotel import _runtime
+from agentotel._runtime import Runtime
 from agentotel.content import NO_CONTENT
-from agentotel.operations import _runtime
-from agentotel.operations._runtime import Runtime
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -33,12 +33,11 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 from typing_extensions import Self
 
-from agentotel import content
+from agentotel import _runtime, content
 from agentotel import semconv as sc
 from agentotel._errors import error_type_of, safe_str, warn, warn_failure, warn_misuse
-from agentotel.operations import _runtime
+from agentotel._runtime import Runtime, current
 from agentotel.operations._decorators import decorate
-from agentotel.operations._runtime import Runtime, current
 
 _CONVERSATION_KEY = otel_context.create_key("agentotel.conversation_id")
 _F = TypeVar("_F", bound=Callable[..., Any])

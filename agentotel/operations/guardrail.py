@@ -11,6 +11,7 @@ from typing import Any, TypeVar, overload
 
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure, warn_misuse
+from agentotel._runtime import Runtime
 from agentotel.operations._operation import (
     Attributes,
     Operation,
@@ -19,7 +20,6 @@ from agentotel.operations._operation import (
     text,
     texts,
 )
-from agentotel.operations._runtime import Runtime
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -21,6 +21,7 @@ from opentelemetry.trace import SpanKind
 from agentotel import content
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure, warn_misuse
+from agentotel._runtime import Runtime
 from agentotel.operations import _genai_context
 from agentotel.operations._operation import (
     _ACTIVE,
@@ -34,7 +35,6 @@ from agentotel.operations._operation import (
     text,
     texts,
 )
-from agentotel.operations._runtime import Runtime
 
 _OPERATIONS_ACCEPTED = ", ".join(sorted(sc.LLM_OPERATIONS))
 # where the record_response arguments are named in warnings

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
+from agentotel._runtime import Runtime
 from agentotel.operations._operation import (
     Attributes,
     Operation,
@@ -21,7 +22,6 @@ from agentotel.operations._operation import (
     put,
     text,
 )
-from agentotel.operations._runtime import Runtime
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -13,6 +13,7 @@ from typing import Any, TypeVar, overload
 from opentelemetry.context import Context
 
 from agentotel import semconv as sc
+from agentotel._runtime import Runtime
 from agentotel.operations._operation import (
     Attributes,
     MessagesOperation,
@@ -22,7 +23,6 @@ from agentotel.operations._operation import (
     text,
     with_conversation,
 )
-from agentotel.operations._runtime import Runtime
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 

@@ -14,15 +14,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, Generic, Protocol, TypeVar
 
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk._logs import ReadableLogRecord
 from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportResult
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.trace import Link, Status
 from opentelemetry.util.types import AnyValue, Attributes
 
+from agentotel import _readable
 from agentotel.redaction.detectors import marker
 from agentotel.redaction.redactor import Redactor
 
@@ -185,27 +184,9 @@ def _redacted_mapping(
         result[key] = new
     if not changed:
         return attrs
-    return _bounded_attributes(result, _dropped(attrs) if dropped is None else dropped)
-
-
-def _dropped(attrs: Attributes) -> int:
-    return attrs.dropped if isinstance(attrs, BoundedAttributes) else 0
-
-
-def _bounded_attributes(attrs: Attributes, dropped: int) -> Attributes:
-    """``attrs`` as an immutable :class:`BoundedAttributes` reporting ``dropped``."""
-    bounded = BoundedAttributes(maxlen=None, attributes=attrs, immutable=True)
-    bounded.dropped = dropped
-    return bounded
-
-
-def _bounded_list(items: Sequence[Any], dropped: int) -> Sequence[Any]:
-    """``items`` as a :class:`BoundedList` reporting ``dropped`` (a tuple if none were)."""
-    if not dropped:
-        return tuple(items)
-    bounded: BoundedList[Any] = BoundedList.from_seq(None, items)
-    bounded.dropped = dropped
-    return bounded
+    return _readable.bounded_attributes(
+        result, _readable.dropped(attrs) if dropped is None else dropped
+    )
 
 
 # --------------------------------------------------------------------------- spans
@@ -245,22 +226,7 @@ def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
         and all(new is old for new, old in zip(links, original_links, strict=True))
     ):
         return span
-    if attributes is original_attributes and span.dropped_attributes:
-        attributes = _bounded_attributes(attributes, span.dropped_attributes)
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=attributes,
-        events=_bounded_list(events, span.dropped_events),
-        links=_bounded_list(links, span.dropped_links),
-        kind=span.kind,
-        status=status,
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
+    return _readable.replace(span, attributes=attributes, events=events, links=links, status=status)
 
 
 def _stripped_span(span: ReadableSpan) -> ReadableSpan:

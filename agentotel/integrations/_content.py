@@ -1,0 +1,57 @@
+"""agentotel's content capture mode for the official GenAI instrumentations.
+
+The instrumentations decide what content to capture from
+``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`` alone, read when they are enabled
+(``opentelemetry-util-genai``'s ``get_content_capturing_mode``), and agentotel does not
+write environment variables. Their public extension point is the completion hook
+(``opentelemetry.util.genai.completion_hook.CompletionHook``): given one, an
+instrumentation extracts the messages of every call and hands them to it with the
+call's span, still recording. :class:`ContentHook` writes them on the span in the
+conventions' JSON message format, bounded like agentotel's own content, when agentotel's
+mode puts content on spans (``SPAN_ONLY``, ``SPAN_AND_EVENT``) — whatever the
+environment says. ``init()`` passes it only then: with ``NO_CONTENT`` the instrumentations
+extract nothing. (The structured event of the ``EVENT`` modes comes from the
+instrumentations only when the variable asks for it.)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from agentotel import _runtime, content
+from agentotel import semconv as sc
+
+
+class ContentHook:
+    """A ``CompletionHook``: the call's messages on its span as agentotel captures them."""
+
+    def on_completion(
+        self,
+        *,
+        inputs: Sequence[Any],
+        outputs: Sequence[Any],
+        system_instruction: Sequence[Any],
+        tool_definitions: Sequence[Any] | None = None,
+        span: Any = None,
+        log_record: Any = None,
+    ) -> None:
+        runtime = _runtime.current()
+        if span is None or not span.is_recording() or runtime.capture not in content.ON_SPAN:
+            return
+        limit = runtime.content_max_length
+        for key, values in (
+            (sc.GEN_AI_INPUT_MESSAGES, inputs),
+            (sc.GEN_AI_OUTPUT_MESSAGES, outputs),
+            (sc.GEN_AI_SYSTEM_INSTRUCTIONS, system_instruction),
+        ):
+            if values:
+                span.set_attribute(key, content.to_json([_plain(v) for v in values], limit))
+
+
+def _plain(value: Any) -> Any:
+    """A util-genai message or part dataclass as a dict (anything else as it is)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {k: v for k, v in dataclasses.asdict(value).items() if v is not None}
+    return value

@@ -1,0 +1,176 @@
+"""What agentotel adds to every GenAI span in the process, whoever made it.
+
+:class:`GenAISpanProcessor` sits between agentotel's tracer provider and its export
+processors (batch -> redaction -> exporter) and, at span end, on the thread that ends the
+span:
+
+1. **One span per model request.** Layers that do not share ``opentelemetry-util-genai``'s
+   nesting contract (see :mod:`agentotel.operations._genai_context`) make a second
+   inference span for the same request: a framework's own span around an instrumented
+   SDK call (pydantic-ai around the OpenAI instrumentation's), or an SDK's own span
+   inside the official instrumentation's (anthropic's ``anthropic.messages.create``). An
+   inference span whose parent is an inference span is that second span: it is not
+   exported; the outer span gets the attributes it lacks, and the inner span's children
+   (the HTTP client span) are re-parented to the outer one.
+2. **Cost on every inference span.** An inference span that carries usage but no
+   ``agentotel.llm.cost_usd`` (the official instrumentations', a framework's) gets it,
+   priced from ``gen_ai.provider.name``, the response (else request) model and
+   ``gen_ai.usage.*`` (:mod:`agentotel.cost`), and ``agentotel.llm.cost`` gets its
+   increment here, once per span. agentotel's own ``llm()`` spans are priced when they
+   end and pass through.
+3. **Content as agentotel captures it.** With agentotel's mode not putting content on
+   spans, the content attributes an instrumentation captured anyway (it reads only the
+   environment variable) are removed.
+
+An inference span is a CLIENT span whose ``gen_ai.operation.name`` is ``chat``,
+``text_completion``, ``generate_content`` or ``embeddings``. Never raises: a span this
+step cannot handle is exported as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from opentelemetry.context import Context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.trace import SpanKind
+
+from agentotel import _readable, _runtime, content
+from agentotel import semconv as sc
+from agentotel._errors import warn_failure
+
+#: Scopes whose ``gen_ai.usage.input_tokens`` leave the cached tokens out (the Bedrock
+#: Converse API's ``inputTokens``), unlike the GenAI conventions: added back for pricing.
+_INPUT_EXCLUDES_CACHE = frozenset({"opentelemetry.instrumentation.genai.bedrock"})
+
+
+def is_inference(kind: SpanKind | None, attributes: Mapping[str, Any] | None) -> bool:
+    """A CLIENT span of one of the inference operations (chat, embeddings, ...)."""
+    return (
+        kind is SpanKind.CLIENT
+        and attributes is not None
+        and attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS
+    )
+
+
+class GenAISpanProcessor(SpanProcessor):
+    """One span per model request and a cost on every inference span; then ``processors``.
+
+    Args:
+        processors: agentotel's export processors; every span they should see goes
+            through them in order (a span dropped as a duplicate never reaches them).
+    """
+
+    def __init__(self, processors: Sequence[SpanProcessor]) -> None:
+        self._processors = tuple(processors)
+        # live CLIENT spans by span id: the parents a nested inference span is merged into
+        self._live: dict[int, Span] = {}
+
+    # -- the SpanProcessor interface ---------------------------------------------------
+    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
+        if span.kind is SpanKind.CLIENT:
+            self._live[span.context.span_id] = span
+        for processor in self._processors:
+            processor.on_start(span, parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        try:
+            out = self._handle(span)
+        except Exception:  # noqa: BLE001 - export the span as it is
+            warn_failure("process a GenAI span")
+            out = span
+        if out is None:
+            return
+        for processor in self._processors:
+            processor.on_end(out)
+
+    def shutdown(self) -> None:
+        for processor in self._processors:
+            processor.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return all(processor.force_flush(timeout_millis) for processor in self._processors)
+
+    # -- the work ------------------------------------------------------------------------
+    def _handle(self, span: ReadableSpan) -> ReadableSpan | None:
+        """The span to export (changed, or as it is), or ``None`` to drop it."""
+        live = self._live
+        if span.kind is SpanKind.CLIENT:
+            live.pop(span.context.span_id, None)
+        parent = live.get(span.parent.span_id) if span.parent is not None else None
+        if parent is not None and is_inference(parent.kind, parent.attributes):
+            if is_inference(span.kind, span.attributes):
+                _merge_into(parent, span)  # the second span of this model request
+                return None
+            # a child (the HTTP span) of a second span: hang it under the first one
+            first = live.get(parent.parent.span_id) if parent.parent is not None else None
+            if first is not None and is_inference(first.kind, first.attributes):
+                span = _readable.replace(span, parent=first.get_span_context())
+        span = _without_unwanted_content(span)
+        if is_inference(span.kind, span.attributes):
+            return self._priced(span)
+        return span
+
+    def _priced(self, span: ReadableSpan) -> ReadableSpan:
+        attributes = span.attributes or {}
+        scope = span.instrumentation_scope
+        if sc.LLM_COST_USD in attributes or (
+            scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE
+        ):
+            return span
+        cost = _cost_of(attributes, scope.name if scope is not None else "")
+        if cost is None:
+            return span
+        _runtime.current().instruments.llm_cost.add(
+            cost,
+            {
+                sc.GEN_AI_PROVIDER_NAME: str(attributes.get(sc.GEN_AI_PROVIDER_NAME, "")),
+                sc.GEN_AI_REQUEST_MODEL: str(attributes.get(sc.GEN_AI_REQUEST_MODEL, "")),
+            },
+        )
+        return _readable.replace(span, attributes={**attributes, sc.LLM_COST_USD: cost})
+
+
+def _without_unwanted_content(span: ReadableSpan) -> ReadableSpan:
+    """``span`` without the content attributes agentotel's capture mode does not want on
+    spans (an instrumentation that read a different mode from the environment)."""
+    if _runtime.current().capture in content.ON_SPAN:
+        return span
+    attributes = span.attributes or {}
+    if not any(key in attributes for key in sc.CONTENT_ATTRIBUTES):
+        return span
+    kept = {k: v for k, v in attributes.items() if k not in sc.CONTENT_ATTRIBUTES}
+    return _readable.replace(span, attributes=kept)
+
+
+def _merge_into(outer: Span, inner: ReadableSpan) -> None:
+    """Give the live ``outer`` span the attributes of ``inner`` it does not have."""
+    own = outer.attributes or {}
+    missing = {key: value for key, value in (inner.attributes or {}).items() if key not in own}
+    if missing and outer.is_recording():
+        outer.set_attributes(missing)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _cost_of(attributes: Mapping[str, Any], scope: str) -> float | None:
+    """USD for one inference span's usage, or ``None`` (no usage, unknown model)."""
+    input_tokens = _int(attributes.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
+    output_tokens = _int(attributes.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
+    if input_tokens is None and output_tokens is None:
+        return None
+    model = attributes.get(sc.GEN_AI_RESPONSE_MODEL) or attributes.get(sc.GEN_AI_REQUEST_MODEL)
+    if not isinstance(model, str):
+        return None
+    cache_read = _int(attributes.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS))
+    cache_write = _int(attributes.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS))
+    if cache_write is None:
+        cache_write = _int(attributes.get(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS))
+    if scope in _INPUT_EXCLUDES_CACHE and input_tokens is not None:
+        input_tokens += (cache_read or 0) + (cache_write or 0)
+    return _runtime.current().prices.cost(
+        model, input_tokens, output_tokens, cache_read, cache_write
+    )
