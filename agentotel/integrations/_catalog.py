@@ -100,6 +100,13 @@ CATALOG: tuple[Instrumentation, ...] = (
         (("disable_openai_trace_export", True),),
     ),
     Instrumentation(
+        "openai_agents_guardrails",
+        "agentotel.integrations._openai_agents:AgentsGuardrailsInstrumentor",
+        "agents",
+        "openai-agents",
+        "(none: agentotel's own)",
+    ),
+    Instrumentation(
         "pydantic_ai",
         "agentotel.integrations._pydantic_ai:PydanticAIInstrumentor",
         "pydantic_ai",

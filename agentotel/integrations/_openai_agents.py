@@ -1,0 +1,90 @@
+"""The OpenAI Agents SDK's guardrails as ``apply_guardrail`` spans.
+
+The official ``opentelemetry-instrumentation-genai-openai-agents`` turns the Agents SDK's
+workflow, agent and function spans into GenAI spans and ignores its guardrail spans (no
+released convention names them): a tripwire that stops an agent leaves no trace. This
+Agents SDK tracing processor (its public extension point,
+``agents.tracing.add_trace_processor``) makes each guardrail run an agentotel guardrail
+operation: an ``apply_guardrail {name}`` span under the agent's span and one count on
+``agentotel.guardrail.checks``, verdict ``deny`` when the tripwire triggered, else
+``allow``. The target is ``input`` for a guardrail that starts before the current agent's
+first model response ended, ``output`` after it (the SDK's guardrail span does not say
+which).
+
+Callbacks for one guardrail span start and end on the same asyncio task (the SDK's own
+rule), so the operation's context is attached and detached there.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from agentotel.operations import Guardrail
+
+
+class AgentsGuardrailProcessor:
+    """An Agents SDK ``TracingProcessor``: guardrail spans -> agentotel guardrail checks."""
+
+    def __init__(self) -> None:
+        self.active = True
+        self._open: weakref.WeakKeyDictionary[Any, Guardrail] = weakref.WeakKeyDictionary()
+        self._answered: set[str] = set()  # traces whose current agent's model has responded
+
+    def on_trace_start(self, trace: Any) -> None:
+        pass
+
+    def on_trace_end(self, trace: Any) -> None:
+        self._answered.discard(trace.trace_id)
+
+    def on_span_start(self, span: Any) -> None:
+        data = span.span_data
+        kind = getattr(data, "type", None)
+        if kind == "agent":  # a new agent (first, or after a handoff): its input comes first
+            self._answered.discard(span.trace_id)
+        elif self.active and kind == "guardrail":
+            target = "output" if span.trace_id in self._answered else "input"
+            check = Guardrail(data.name, target)
+            check.__enter__()
+            self._open[span] = check
+
+    def on_span_end(self, span: Any) -> None:
+        data = span.span_data
+        kind = getattr(data, "type", None)
+        if kind in ("response", "generation"):
+            self._answered.add(span.trace_id)
+        check = self._open.pop(span, None)
+        if check is not None:
+            check.verdict("deny" if data.triggered else "allow")
+            check.__exit__(None, None, None)
+
+    def shutdown(self) -> None:
+        for check in list(self._open.values()):
+            check.__exit__(None, None, None)
+        self._open.clear()
+
+    def force_flush(self) -> None:
+        pass
+
+
+class AgentsGuardrailsInstrumentor:
+    """Adds :class:`AgentsGuardrailProcessor` to the Agents SDK's trace processors; the
+    same interface as an OpenTelemetry ``BaseInstrumentor``. The SDK has no call to remove
+    a processor: ``uninstrument`` makes it inert."""
+
+    is_instrumented_by_opentelemetry = False
+    _processor: AgentsGuardrailProcessor | None = None
+
+    def instrument(self, **_: Any) -> None:
+        from agents.tracing import add_trace_processor
+
+        processor = AgentsGuardrailProcessor()
+        add_trace_processor(processor)  # type: ignore[arg-type]
+        type(self)._processor = processor
+        type(self).is_instrumented_by_opentelemetry = True
+
+    def uninstrument(self) -> None:
+        processor = type(self)._processor
+        if processor is not None:
+            processor.active = False
+        type(self).is_instrumented_by_opentelemetry = False
