@@ -299,6 +299,42 @@ def agentotel_llm_call(x: int) -> int:
         return result
 
 
+class UtilGenAI:
+    """The same LLM call through ``opentelemetry-util-genai``'s ``TelemetryHandler`` (what
+    the official instrumentations use), to weigh building agentotel's ``llm()`` on it."""
+
+    def __init__(self, providers: Providers) -> None:
+        from opentelemetry.util.genai.handler import TelemetryHandler
+
+        self.handler = TelemetryHandler(
+            tracer_provider=providers.tracer_provider, meter_provider=providers.meter_provider
+        )
+
+    def llm_call(self, x: int) -> int:
+        invocation = self.handler.inference(
+            PROVIDER,
+            request_model=MODEL,
+            server_address=SERVER_ADDRESS,
+            server_port=SERVER_PORT,
+        )
+        invocation.temperature = TEMPERATURE
+        invocation.max_tokens = MAX_TOKENS
+        try:
+            result = work(x)
+        except Exception as exc:
+            invocation.fail(exc)
+            raise
+        invocation.response_model_name = RESPONSE_MODEL
+        invocation.response_id = RESPONSE_ID
+        invocation.finish_reasons = FINISH_REASONS
+        invocation.input_tokens = INPUT_TOKENS
+        invocation.output_tokens = OUTPUT_TOKENS
+        invocation.data.usage_cache_read_input_tokens = CACHE_READ_TOKENS
+        invocation.data.usage_cache_write_input_tokens = CACHE_WRITE_TOKENS
+        invocation.stop()
+        return result
+
+
 # --------------------------------------------------------------------------- timing
 
 
@@ -413,6 +449,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     previous = _runtime.RUNTIME
     install_agentotel(providers)
     hand = HandWritten(providers)
+    util = UtilGenAI(providers)  # imports util-genai: agentotel.llm() joins its contract
     try:
         results = interleaved(
             {
@@ -420,6 +457,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "tool/agentotel": agentotel_tool_call,
                 "llm/hand": hand.llm_call,
                 "llm/agentotel": agentotel_llm_call,
+                "llm/util-genai": util.llm_call,
             },
             args.rounds,
             args.calls,
@@ -447,6 +485,11 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{label:28}{median_us(theirs):14.2f}{median_us(ours):12.2f}"
             f"{paired_ratio(ours, theirs):9.3f}   <= 1.15"
         )
+    theirs, util_genai = results["llm/hand"], results["llm/util-genai"]
+    print(
+        f"{'LLM call, util-genai handler':28}{median_us(theirs):14.2f}{median_us(util_genai):12.2f}"
+        f"{paired_ratio(util_genai, theirs):9.3f}   (no cost counter; for comparison)"
+    )
     print()
     print("OTEL_SDK_DISABLED=true (subprocess, agentotel.init()):")
     if not disabled["runtime_disabled"]:
