@@ -200,11 +200,12 @@ class LLMCall(Operation):
             if runtime.capture in content.ON_EVENT:
                 self._event_details().update(attributes)
             cost = runtime.prices.cost(
-                self.response_model or self.model,
-                self.input_tokens,
-                self.output_tokens,
-                cache_read,
-                cache_write,
+                provider=self.provider,
+                model=self.response_model or self.model,
+                input_tokens=self.input_tokens,
+                output_tokens=self.output_tokens,
+                cache_read_input_tokens=cache_read,
+                cache_write_input_tokens=cache_write,
             )
             if cost is not None:
                 attributes[sc.LLM_COST_USD] = cost
