@@ -1,8 +1,18 @@
 """Offline LLM pricing: token counts -> USD, by provider and model.
 
-Prices come from the packaged table ``agentotel/data/pricing.json`` (list prices of the
-common first-party models), which the JSON file named by ``AGENTOTEL_PRICING_FILE`` (or
-``init(pricing_file=...)``) extends or overrides: its entries win.
+Where a price comes from, first to last:
+
+1. the JSON file named by ``AGENTOTEL_PRICING_FILE`` (or ``init(pricing_file=...)``):
+   its entries win over everything else;
+2. `genai-prices <https://pypi.org/project/genai-prices/>`_ when it is installed (it comes
+   with pydantic-ai; it is not a dependency of agentotel, and needs Python 3.11+): an
+   offline price database covering the first-party APIs and the clouds that resell them
+   (Bedrock, Vertex AI, Azure), long-context tiers and price changes by date. agentotel
+   only reads the data bundled with the installed version; it never starts its
+   ``UpdatePrices`` fetcher (an application that starts it itself gets the fetched data
+   for names looked up afterwards);
+3. the packaged table ``agentotel/data/pricing.json``: list prices of the common
+   first-party models, for installs without genai-prices and models it does not know.
 
 Prices are USD per million tokens, with separate rates for uncached input, cache reads,
 cache writes and output. Token accounting follows the GenAI semantic conventions:
@@ -13,8 +23,8 @@ returns ``None`` and nothing is recorded. A fine-tuned model is priced at its fi
 rate where a source knows it, and otherwise not at all — never at its base model's price.
 
 Nothing is read at import: :func:`load_price_table` reads the packaged table and the
-file, and each (model, provider) pair is resolved once and kept in a bounded memo (model
-names come from responses).
+file, genai-prices is imported on the first lookup, and each (model, provider) pair is
+resolved once and kept in a bounded memo (model names come from responses).
 """
 
 from __future__ import annotations
@@ -25,16 +35,51 @@ import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, timezone
 from importlib import resources
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from agentotel._errors import warn
+
+if TYPE_CHECKING:
+    from genai_prices import types as genai_types
 
 _MTOK = 1_000_000  # prices are per million tokens
 _FOREVER = math.inf
 _MEMO_SIZE = 4096
+_DAY = 86_400.0
+
+#: ``gen_ai.provider.name`` (and the older ``gen_ai.system``) values -> genai-prices
+#: provider ids. A name not listed is looked up as a genai-prices id as it is.
+GENAI_PRICES_PROVIDERS: Mapping[str, str] = {
+    "openai": "openai",
+    "anthropic": "anthropic",
+    "gcp.gemini": "google",
+    "gcp.vertex_ai": "google",
+    "gcp.gen_ai": "google",
+    "gemini": "google",
+    "vertex_ai": "google",
+    "aws.bedrock": "aws",
+    "azure.ai.openai": "azure",
+    "azure.ai.inference": "azure",
+    "az.ai.openai": "azure",
+    "az.ai.inference": "azure",
+    "mistral_ai": "mistral",
+    "deepseek": "deepseek",
+    "x_ai": "x-ai",
+    "xai": "x-ai",
+    "cohere": "cohere",
+    "groq": "groq",
+    "perplexity": "perplexity",
+}
 
 # A dated snapshot or alias of a family in a table: gpt-4o-2024-08-06, claude-sonnet-4-20250514,
 # claude-sonnet-4@20250514 (Vertex AI), gemini-2.0-flash-001, claude-3-5-haiku-latest.
 _SNAPSHOT = re.compile(r"(.+?)(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-\d{3}|-latest)")
+# A fine-tuned or custom model: ft:gpt-4o-mini-2024-07-18:org::id (OpenAI, Mistral),
+# gpt-4o-mini-2024-07-18.ft-<id> (Azure), ...-ft, a Bedrock custom-model ARN, a Gemini
+# tunedModels/ name.
+_FINE_TUNED = re.compile(r"(?:^|[/:])ft:|[.\-_]ft(?:[.\-_:]|$)|custom-model|tunedmodels/")
 
 
 @dataclass(frozen=True)
@@ -77,8 +122,8 @@ class ModelPrice:
 
 
 #: What a source answers: the price (``None``: not known) and until when the answer holds,
-#: in :func:`time.time` seconds (``math.inf``: for good; a source may have prices that
-#: start on a date or off-peak hours).
+#: in :func:`time.time` seconds (``math.inf``: for good; genai-prices has prices that
+#: start on a date and off-peak hours).
 Lookup = tuple[ModelPrice | None, float]
 
 
@@ -200,6 +245,123 @@ class PriceTable:
         return found if found is not None and self._serves(name, provider) else None
 
 
+class GenAIPrices:
+    """The genai-prices database as a :class:`PriceSource` (nothing when not installed).
+
+    ``provider`` is mapped with :data:`GENAI_PRICES_PROVIDERS`; with no provider, the
+    model name picks one as genai-prices does. A fine-tuned or custom model name is
+    priced only by a genai-prices entry for fine-tuned models, never by its base model's.
+    Only token prices are used (no per-request or per-search fees); ``cache_write`` is the
+    default (5-minute) cache-write rate.
+    """
+
+    def __init__(self) -> None:
+        # the genai-prices snapshot last read and its providers by id, replaced together
+        self._by_id: tuple[object, dict[str, genai_types.Provider]] = (None, {})
+        self._unavailable = False
+
+    def lookup(self, model: str, provider: str | None) -> Lookup:
+        if self._unavailable:
+            return None, _FOREVER
+        try:
+            return self._lookup(model, provider)
+        except ImportError:
+            self._unavailable = True
+        except Exception as exc:  # noqa: BLE001 - a data or version problem of genai-prices
+            warn(f"genai-prices could not price model {model[:80]!r} ({type(exc).__name__})")
+        return None, _FOREVER
+
+    def _lookup(self, model: str, provider: str | None) -> Lookup:
+        from genai_prices import data_snapshot
+
+        snapshot = data_snapshot.get_snapshot()
+        known, by_id = self._by_id
+        if snapshot is not known:
+            by_id = {p.id: p for p in snapshot.providers}
+            self._by_id = (snapshot, by_id)
+        all_providers = snapshot.providers
+        ref = model.lower()
+        if provider is not None:
+            source = by_id.get(GENAI_PRICES_PROVIDERS.get(provider, provider))
+        else:
+            source = next(
+                (p for p in all_providers if p.model_match and p.model_match.is_match(ref)), None
+            )
+        if source is None:
+            return None, _FOREVER
+        info = source.find_model(ref, all_providers=all_providers)
+        if info is None or (_FINE_TUNED.search(ref) and not _FINE_TUNED.search(info.id.lower())):
+            return None, _FOREVER
+        now = datetime.now(timezone.utc)
+        return _from_genai(info.get_prices(now)), _next_change(info, now)
+
+
+def _from_genai(price: genai_types.ModelPrice) -> ModelPrice | None:
+    """Token rates of a genai-prices price, tiers flattened; ``None``: not priced in tokens."""
+    keys = ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    values = [getattr(price, key) for key in keys]
+    if values[0] is None and values[1] is None:
+        other = any(v is not None for k, v in vars(price).items() if not k.startswith("_"))
+        return None if other else ModelPrice(0.0, 0.0, 0.0, 0.0)  # free, or priced otherwise
+    thresholds = sorted({t.start for v in values if hasattr(v, "tiers") for t in v.tiers})
+
+    def rates(total_input: int) -> ModelPrice:
+        inp, out, read, write = (_rate(v, total_input) for v in values)
+        base = inp or 0.0
+        return ModelPrice(
+            base,
+            out or 0.0,
+            base if read is None else read,
+            base if write is None else write,
+        )
+
+    standard = rates(0)
+    tiers = tuple((t, rates(t + 1)) for t in thresholds)
+    return ModelPrice(
+        standard.input, standard.output, standard.cache_read, standard.cache_write, tiers
+    )
+
+
+def _rate(value: Any, total_input: int) -> float | None:
+    if value is None:
+        return None
+    if hasattr(value, "tiers"):  # a genai-prices TieredPrices: the highest tier passed
+        applicable = value.base
+        for tier in value.tiers:
+            if total_input > tier.start:
+                applicable = tier.price
+        return float(applicable)
+    return float(value)
+
+
+def _next_change(info: genai_types.ModelInfo, now: datetime) -> float:
+    """When the price genai-prices gives ``info`` may next change (a start date, an
+    off-peak boundary), in :func:`time.time` seconds; ``math.inf`` for never."""
+    if not isinstance(info.prices, list):
+        return _FOREVER
+    now_ts = now.timestamp()
+    changes: list[float] = []
+    for conditional in info.prices:
+        constraint = conditional.constraint
+        start_date = getattr(constraint, "start_date", None)
+        if isinstance(start_date, date):
+            start = datetime(start_date.year, start_date.month, start_date.day, tzinfo=timezone.utc)
+            if start.timestamp() > now_ts:
+                changes.append(start.timestamp())
+        for name in ("start_time", "end_time"):
+            boundary = getattr(constraint, name, None)
+            if boundary is not None:
+                if boundary.tzinfo is None:
+                    boundary = boundary.replace(tzinfo=timezone.utc)
+                at = datetime.combine(now.date(), boundary).timestamp()
+                while at > now_ts + _DAY:
+                    at -= _DAY
+                while at <= now_ts:
+                    at += _DAY
+                changes.append(at)
+    return min(changes, default=_FOREVER)
+
+
 def _parse(data: Any, source: str) -> tuple[dict[str, ModelPrice], dict[str, list[str]]]:
     models = data.get("models") if isinstance(data, dict) else None
     if not isinstance(models, dict):
@@ -250,12 +412,13 @@ def packaged_price_table() -> PriceTable:
 
 
 def load_price_table(pricing_file: str | None = None) -> PriceTable:
-    """The process's prices: ``pricing_file`` first, then the packaged table.
+    """The process's prices: ``pricing_file`` first, then genai-prices, then the packaged
+    table (see the module docstring).
 
     Raises:
         ValueError: the file is missing, not JSON, or not of the table's shape.
     """
-    default: list[PriceSource] = [packaged_price_table()]
+    default: list[PriceSource] = [GenAIPrices(), packaged_price_table()]
     if not pricing_file:
         return PriceTable({}, fallback=default)
     try:

@@ -1,7 +1,7 @@
 """Offline pricing by provider and model: USD per million tokens, cached tokens priced once.
 
 Expected values are computed here from the providers' published prices (USD per million
-tokens, standard tier), not taken from agentotel's table.
+tokens, standard tier), not taken from agentotel's table or genai-prices' data.
 """
 
 from __future__ import annotations
@@ -10,14 +10,26 @@ import json
 import subprocess
 import sys
 import textwrap
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
 
 import pytest
 
-from agentotel.cost import PriceTable, load_price_table, packaged_price_table
+from agentotel.cost import (
+    GenAIPrices,
+    ModelPrice,
+    PriceTable,
+    load_price_table,
+    packaged_price_table,
+)
 
-TABLE = load_price_table()
+TABLE = load_price_table()  # the default: genai-prices when installed, then the packaged table
 PACKAGED = packaged_price_table()
 BOTH = pytest.mark.parametrize("table", [TABLE, PACKAGED], ids=["default", "packaged"])
+
+needs_genai_prices = pytest.mark.skipif(
+    GenAIPrices().lookup("gpt-4o", "openai")[0] is None, reason="genai-prices is not installed"
+)
 
 
 def usd(*tokens_at_rate: tuple[int, float]) -> float:
@@ -96,7 +108,7 @@ def test_a_fine_tune_of_unknown_rate_has_no_cost_never_the_base_price(table):
     for provider, model in (
         ("openai", "gpt-4o-mini-2024-07-18-ft"),
         ("openai", "ft:o4-mini-2025-04-16:acme::9abcDEF"),
-        ("openai", "ft:gpt-4-0613:acme::9abcDEF"),
+        ("openai", "ft:gpt-4-0613:acme::9abcDEF"),  # genai-prices alone prices it as gpt-4
         ("azure.ai.openai", "gpt-4o-2024-08-06-ft-0123abcd"),
         ("aws.bedrock", "arn:aws:bedrock:us-east-1:123456789012:custom-model/"
                         "amazon.nova-pro-v1:0/abcdefghijkl"),
@@ -134,6 +146,14 @@ def test_anthropic_alias_ids(table):
                       output_tokens=100) == pytest.approx(usd((1000, 3.00), (100, 15.00)))
 
 
+@needs_genai_prices
+def test_prompts_over_200k_tokens_pay_the_long_context_rates_for_all_tokens():
+    # claude-sonnet-4-5 over 200k input tokens: 6.00 input, 0.60 cache read, 22.50 output
+    cost = TABLE.cost(provider="anthropic", model="claude-sonnet-4-5", input_tokens=300_000,
+                      output_tokens=1000, cache_read_input_tokens=100_000)
+    assert cost == pytest.approx(usd((200_000, 6.00), (100_000, 0.60), (1000, 22.50)))
+
+
 # ------------------------------------------------------------------------------- Google
 
 
@@ -161,6 +181,14 @@ def test_vertex_ai_gemini(table):
     assert cost == pytest.approx(usd((1000, 1.25), (100, 10.00)))
 
 
+@needs_genai_prices
+def test_vertex_ai_claude():
+    # Claude Sonnet 4 on Vertex AI: 3.00 input, 15.00 output
+    cost = TABLE.cost(provider="gcp.vertex_ai", model="claude-sonnet-4@20250514",
+                      input_tokens=1000, output_tokens=100)
+    assert cost == pytest.approx(usd((1000, 3.00), (100, 15.00)))
+
+
 # ------------------------------------------------------------------------------ Mistral
 
 
@@ -173,7 +201,37 @@ def test_mistral_versions(table):
                       output_tokens=100) == pytest.approx(usd((1000, 0.30), (100, 0.90)))
 
 
-# ------------------------------------------------------------------------ other clouds
+# ------------------------------------------------------------------------ AWS Bedrock
+
+
+@needs_genai_prices
+def test_bedrock_model_ids():
+    # Bedrock on-demand: Claude 3.5 Sonnet 3.00 / 15.00, Nova Pro 0.80 / 3.20,
+    # Llama 3.1 70B Instruct 0.72 / 0.72 (aws.amazon.com/bedrock/pricing)
+    for model, inp, out in (
+        ("anthropic.claude-3-5-sonnet-20240620-v1:0", 3.00, 15.00),
+        ("amazon.nova-pro-v1:0", 0.80, 3.20),
+        ("us.amazon.nova-pro-v1:0", 0.80, 3.20),
+        ("meta.llama3-1-70b-instruct-v1:0", 0.72, 0.72),
+    ):
+        cost = TABLE.cost(provider="aws.bedrock", model=model, input_tokens=1000,
+                          output_tokens=100)
+        assert cost == pytest.approx(usd((1000, inp), (100, out))), model
+
+
+@needs_genai_prices
+def test_bedrock_regional_endpoints_cost_ten_percent_more_from_sonnet_4_5():
+    # Claude Sonnet 4.5: global endpoint 3.00 / 15.00, regional (us.) 3.30 / 16.50
+    def cost(model):
+        return TABLE.cost(provider="aws.bedrock", model=model, input_tokens=1000,
+                          output_tokens=100)
+
+    assert cost("global.anthropic.claude-sonnet-4-5-20250929-v1:0") == pytest.approx(
+        usd((1000, 3.00), (100, 15.00))
+    )
+    assert cost("us.anthropic.claude-sonnet-4-5-20250929-v1:0") == pytest.approx(
+        usd((1000, 3.30), (100, 16.50))
+    )
 
 
 def test_packaged_first_party_prices_do_not_apply_to_other_providers():
@@ -221,6 +279,14 @@ def test_an_empty_table_prices_nothing():
     assert PriceTable({}).cost("gpt-4o", 100, 100) is None
 
 
+def test_without_genai_prices_the_packaged_table_serves(monkeypatch):
+    monkeypatch.setitem(sys.modules, "genai_prices", None)  # as if it were not installed
+    table = load_price_table()
+    assert table.cost(provider="openai", model="gpt-4o", input_tokens=1000,
+                      output_tokens=100) == pytest.approx(usd((1000, 2.50), (100, 10.00)))
+    assert table.price("amazon.nova-pro-v1:0", "aws.bedrock") is None
+
+
 def test_the_memo_is_bounded():
     table = load_price_table()
     for i in range(5000):
@@ -228,6 +294,46 @@ def test_the_memo_is_bounded():
     assert len(table._memo) <= 4096
     assert table.cost(provider="openai", model="gpt-4o", input_tokens=1000,
                       output_tokens=100) == pytest.approx(usd((1000, 2.50), (100, 10.00)))
+
+
+# ----------------------------------------------------------- prices that change over time
+
+
+def test_genai_prices_tiers_and_date_changes_are_kept():
+    genai_types = pytest.importorskip("genai_prices.types")
+    from agentotel.cost import _from_genai, _next_change
+
+    long_context = [genai_types.Tier(200_000, Decimal("6"))]
+    tiered = genai_types.ModelPrice(
+        input_mtok=genai_types.TieredPrices(Decimal("3"), long_context),
+        output_mtok=Decimal("15"),
+    )
+    assert _from_genai(tiered) == ModelPrice(3.0, 15.0, 3.0, 3.0, ((200_000,
+                                             ModelPrice(6.0, 15.0, 6.0, 6.0)),))
+    model = genai_types.ModelInfo(
+        id="m",
+        match=genai_types.ClauseEquals(equals="m"),
+        prices=[
+            genai_types.ConditionalPrice(prices=genai_types.ModelPrice(input_mtok=Decimal("1"))),
+            genai_types.ConditionalPrice(
+                constraint=genai_types.StartDateConstraint(start_date=date(2030, 1, 1)),
+                prices=genai_types.ModelPrice(input_mtok=Decimal("2")),
+            ),
+            genai_types.ConditionalPrice(
+                constraint=genai_types.TimeOfDateConstraint(
+                    start_time=time(16, 30, tzinfo=timezone.utc),
+                    end_time=time(0, 30, tzinfo=timezone.utc),
+                ),
+                prices=genai_types.ModelPrice(input_mtok=Decimal("0.5")),
+            ),
+        ],
+    )
+    utc = timezone.utc
+    # at noon the next change is the 16:30 UTC off-peak start, before the 2030-01-01 price
+    noon = datetime(2029, 12, 31, 12, 0, tzinfo=utc)
+    assert _next_change(model, noon) == datetime(2029, 12, 31, 16, 30, tzinfo=utc).timestamp()
+    evening = datetime(2029, 12, 31, 20, 0, tzinfo=utc)
+    assert _next_change(model, evening) == datetime(2030, 1, 1, tzinfo=utc).timestamp()
 
 
 # --------------------------------------------------------------- AGENTOTEL_PRICING_FILE
@@ -247,7 +353,7 @@ def test_file_entries_win_over_the_default_sources(tmp_path):
     # an entry without a provider applies to every provider
     assert table.cost(provider="vllm", model="in-house-7b", input_tokens=1_000_000,
                       output_tokens=1_000_000) == pytest.approx(1.0 + 2.0)
-    # an entry for one provider leaves the others to the packaged table (gpt-4o on Azure:
+    # an entry for one provider leaves the others to the default sources (gpt-4o on Azure:
     # 2.50 / 10.00)
     assert table.cost(provider="azure.ai.openai", model="gpt-4o", input_tokens=1_000_000,
                       output_tokens=0) == pytest.approx(2.50)
@@ -310,7 +416,7 @@ def test_pricing_makes_no_network_call():
         for provider, model in [
             ("openai", "gpt-4o"), ("anthropic", "claude-sonnet-4-5-20250929"),
             ("gcp.gemini", "gemini-2.5-flash"), ("mistral_ai", "mistral-large-2411"),
-            ("gcp.vertex_ai", "gemini-2.5-pro"), ("gcp.vertex_ai", "claude-sonnet-4@20250514"),
+            ("aws.bedrock", "amazon.nova-pro-v1:0"), ("gcp.vertex_ai", "claude-sonnet-4@20250514"),
             ("azure.ai.openai", "gpt-4o"), ("openai", "unknown-model"),
         ]:
             print(provider, model, table.cost(provider=provider, model=model, input_tokens=1000,
