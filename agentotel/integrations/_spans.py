@@ -171,6 +171,12 @@ def _cost_of(attributes: Mapping[str, Any], scope: str) -> float | None:
         cache_write = _int(attributes.get(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS))
     if scope in _INPUT_EXCLUDES_CACHE and input_tokens is not None:
         input_tokens += (cache_read or 0) + (cache_write or 0)
+    provider = attributes.get(sc.GEN_AI_PROVIDER_NAME)
     return _runtime.current().prices.cost(
-        model, input_tokens, output_tokens, cache_read, cache_write
+        model,
+        input_tokens,
+        output_tokens,
+        cache_read,
+        cache_write,
+        provider=provider if isinstance(provider, str) else None,
     )

@@ -355,6 +355,7 @@ class LLMCall(Operation):
             output_tokens,
             _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
             _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)),
+            provider=self.provider,
         )
         if cost is not None:
             recorded[sc.LLM_COST_USD] = cost
