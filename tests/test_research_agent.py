@@ -387,6 +387,24 @@ def test_one_token_usage_pair_per_model_request(hosted: Run) -> None:
         answer["usage"]["completion_tokens"] for answer in answers)
 
 
+def test_agent_and_tool_durations_are_recorded_once_per_invocation(hosted: Run) -> None:
+    tool_calls = [call for answer in _answers(hosted)
+                  for call in answer["choices"][0]["message"].get("tool_calls") or []]
+    agents = _last_export(hosted.points, sc.METRIC_INVOKE_AGENT_DURATION)
+    tools = _last_export(hosted.points, sc.METRIC_EXECUTE_TOOL_DURATION)
+
+    assert {point.scope_name for point in agents + tools} == {LANGCHAIN_SCOPE}
+    assert {point.attributes[sc.GEN_AI_AGENT_NAME] for point in agents} == {AGENT_NAME}
+    assert sum(point.count or 0 for point in agents) == len(QUESTIONS)
+    counts: dict[str, int] = defaultdict(int)
+    for point in tools:
+        counts[str(point.attributes[sc.GEN_AI_TOOL_NAME])] += point.count or 0
+    expected: dict[str, int] = defaultdict(int)
+    for call in tool_calls:
+        expected[call["function"]["name"]] += 1
+    assert counts == expected
+
+
 def test_the_guardrail_metric_counts_each_verdict(hosted: Run) -> None:
     points = _last_export(hosted.points, sc.METRIC_GUARDRAIL_CHECKS)
 
