@@ -43,6 +43,7 @@ from examples.research_agent.app import DEFAULT_MODEL, Question, load_questions
 from examples.research_agent.fake_model import (
     CALCULATOR,
     NOT_FOUND,
+    RATE_LIMIT_EVERY,
     SEARCH,
     ResearchModel,
     research_server,
@@ -311,9 +312,9 @@ def test_every_http_attempt_is_a_post_span_under_its_chat_span(hosted: Run) -> N
             assert [post.status_code for post in posts] == [
                 "ERROR" if status >= 400 else "UNSET" for status in request.statuses]
             retried += len(request.statuses) > 1
-    # the stand-in answers ~6% of first attempts with 429: the bundled run has one
+    # the stand-in answers every 8th HTTP request with 429, and the SDK retries it
     assert retried == sum(exchange.response.status == 429 for exchange in hosted.exchanges)
-    assert retried >= 1, "no 429 in this run: the retry path went untested"
+    assert retried == len(hosted.exchanges) // RATE_LIMIT_EVERY == 2
 
 
 def test_tool_spans_carry_the_model_s_tool_call(hosted: Run) -> None:
@@ -533,7 +534,7 @@ def _tool_turn(name: str, result: str) -> list[dict[str, Any]]:
 
 
 def test_stand_in_model_searches_then_calculates_then_answers() -> None:
-    model = ResearchModel(rate_limit_percent=0)
+    model = ResearchModel(rate_limit_every=0)
     question = {"role": "user", "content": "How many times larger is Jupiter's diameter "
                                            "than Earth's?"}
     first, reason = model.reply(_body(question), "0" * 64)
@@ -554,7 +555,7 @@ def test_stand_in_model_searches_then_calculates_then_answers() -> None:
 
 
 def test_stand_in_model_calculates_plain_arithmetic_and_admits_ignorance() -> None:
-    model = ResearchModel(rate_limit_percent=0)
+    model = ResearchModel(rate_limit_every=0)
     arithmetic, _ = model.reply(_body({"role": "user", "content": "What is 17.5% of 1280?"}),
                                 "0" * 64)
     assert arithmetic["tool_calls"][0]["function"]["name"] == CALCULATOR

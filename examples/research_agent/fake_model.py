@@ -1,11 +1,10 @@
 """The stand-in model behind the research agent's default, offline run.
 
 It is the support-assistant example's fake OpenAI-compatible server
-(:mod:`examples.support_assistant.fake_openai`: the same HTTP layer, response shape,
-token usage with simulated prompt caching, and ``429`` answers for about 6% of requests
-the first time they are seen) with another :meth:`~ResearchModel.reply`: a small
-rule-based "model" that works the research agent's tools the way a real one would,
-one tool call per turn, deterministically:
+(:mod:`examples.support_assistant.fake_openai`: the same HTTP layer, response shape and
+token usage with simulated prompt caching) with another :meth:`~ResearchModel.reply`: a
+small rule-based "model" that works the research agent's tools the way a real one
+would, one tool call per turn, deterministically:
 
 1. the question (the last message is the user's): ``calculator`` when the question is
    plain arithmetic ("What is 17.5% of 1280?"), else ``search_notes`` with the question;
@@ -17,19 +16,24 @@ one tool call per turn, deterministically:
 
 The answer without a calculation quotes the note named first in the question.
 
-Unlike the support assistant's stand-in it never answers ``500``: every question of the
-bundled list gets an answer.
+Its faults are a rate limit rather than the support stand-in's hash-chosen ``429`` and
+``500`` answers: every 8th HTTP request is answered ``429 Too Many Requests`` (with
+``retry-after-ms: 200``, which the OpenAI SDK honours), so the same requests of a run
+are retried whatever the exact request bodies, and every question gets an answer.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import threading
 from typing import Any
 
 from examples.support_assistant.fake_openai import (
     FakeChatModel,
     FakeOpenAIServer,
+    FakeResponse,
+    _error,
     _hash_id,
     _text_of,
     find_expression,
@@ -37,6 +41,7 @@ from examples.support_assistant.fake_openai import (
 
 from .tools import first_number
 
+RATE_LIMIT_EVERY = 8
 SEARCH = "search_notes"
 CALCULATOR = "calculator"
 NOT_FOUND = "I could not find this in the notes."
@@ -48,10 +53,30 @@ _TIMES = re.compile(r"\bhow many times\b")
 
 
 class ResearchModel(FakeChatModel):
-    """The rule-based stand-in model (see the module docstring); no ``500`` answers."""
+    """The rule-based stand-in model (see the module docstring). ``rate_limit_every``:
+    every so many requests one is answered ``429`` (0: never)."""
 
-    def __init__(self, rate_limit_percent: int = 6) -> None:
-        super().__init__(rate_limit_percent=rate_limit_percent, server_error_percent=0)
+    def __init__(self, rate_limit_every: int = RATE_LIMIT_EVERY) -> None:
+        super().__init__(rate_limit_percent=0, server_error_percent=0)
+        self.rate_limit_every = rate_limit_every
+        self._received = 0
+        self._count_lock = threading.Lock()
+
+    def respond(self, body: dict[str, Any]) -> FakeResponse:
+        with self._count_lock:
+            self._received += 1
+            limited = self.rate_limit_every and self._received % self.rate_limit_every == 0
+        if limited:
+            response = _error(
+                429,
+                f"Rate limit reached for {body.get('model')} on requests per min (RPM): "
+                "Limit 8, Used 8, Requested 1. Please try again in 200ms.",
+                "requests",
+                code="rate_limit_exceeded",
+            )
+            response.headers = {"Retry-After": "1", "retry-after-ms": "200"}
+            return response
+        return super().respond(body)
 
     def reply(self, body: dict[str, Any], digest: str) -> tuple[dict[str, Any], str]:
         messages: list[dict[str, Any]] = body["messages"]
