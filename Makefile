@@ -1,11 +1,12 @@
-# The two commands: `make demo` and `make test`. Both build .venv on first use.
+# The two commands: `make demo` and `make test`. Both build .venv on first use (so does
+# `make agents-demo`, the LangGraph example).
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f collector-config/docker-compose.yml
 
-.PHONY: demo test lint bench up down clean
+.PHONY: demo agents-demo test lint bench up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +23,17 @@ demo: $(STAMP)
 	  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 $(BIN)/python -m examples.support_assistant; \
 	else \
 	  $(BIN)/python -m examples.support_assistant; \
+	fi
+
+# The LangGraph research agent, instrumented by agentotel.init() alone (same exporter
+# defaults as the demo; the Collector is used the same way when it is up).
+agents-demo: $(STAMP)
+	@if [ -z "$$OTEL_EXPORTER_OTLP_ENDPOINT" ] && $(BIN)/python -c "import socket, sys; \
+	    sys.exit(socket.socket().connect_ex(('127.0.0.1', 13133)))" 2>/dev/null; then \
+	  echo "Collector found on localhost: exporting OTLP to http://localhost:4318"; \
+	  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 $(BIN)/python -m examples.research_agent; \
+	else \
+	  $(BIN)/python -m examples.research_agent; \
 	fi
 
 test: lint

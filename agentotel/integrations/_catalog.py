@@ -83,10 +83,10 @@ CATALOG: tuple[Instrumentation, ...] = (
         "botocore",
         "bedrock",
     ),
-    Instrumentation(
+    Instrumentation(  # it patches langchain-core (and LangGraph); needs `langchain` installed
         "langchain",
         "opentelemetry.instrumentation.genai.langchain:LangChainInstrumentor",
-        "langchain",
+        "langchain_core",
         "langchain",
         "langchain",
     ),

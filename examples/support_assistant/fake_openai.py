@@ -233,7 +233,7 @@ class FakeChatModel:
         fault = self._fault(digest, body["model"])
         if fault is not None:
             return fault
-        message, finish_reason = self._message(body, digest)
+        message, finish_reason = self.reply(body, digest)
         return FakeResponse(200, self._completion(body, digest, message, finish_reason))
 
     def _fault(self, digest: str, model: str) -> FakeResponse | None:
@@ -260,8 +260,13 @@ class FakeChatModel:
             )
         return None
 
-    def _message(self, body: dict[str, Any], digest: str) -> tuple[dict[str, Any], str]:
-        """The assistant message and its finish reason."""
+    def reply(self, body: dict[str, Any], digest: str) -> tuple[dict[str, Any], str]:
+        """The stand-in model's turn: the assistant message and its finish reason.
+
+        ``digest`` is the SHA-256 of the request body, the seed of ids and choices. A
+        subclass overrides this to answer another application's requests; the HTTP
+        layer, the response shape, the usage and cache accounting and the faults stay.
+        """
         messages: list[dict[str, Any]] = body["messages"]
         offered = {t["function"]["name"] for t in body.get("tools") or [] if "function" in t}
         last = messages[-1] if messages else {}
