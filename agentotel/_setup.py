@@ -12,6 +12,7 @@ from typing import Any
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
 from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk.trace import SpanProcessor
 from typing_extensions import Unpack
 
 from agentotel import _runtime, integrations
@@ -46,10 +47,12 @@ class Telemetry:
         settings: Settings,
         providers: Providers | None,
         instrumented: integrations.Instrumentations | None = None,
+        pipeline: integrations.GenAISpanProcessor | None = None,
     ) -> None:
         self.settings = settings
         self._providers = providers
         self._instrumented = instrumented
+        self._pipeline = pipeline
         self._closed = False
 
     @property
@@ -76,6 +79,18 @@ class Telemetry:
     def logger_provider(self) -> LoggerProvider | None:
         """The SDK logger provider in use, or ``None`` when the SDK is disabled."""
         return self._providers.logger_provider if self._providers else None
+
+    def add_span_processor(self, processor: SpanProcessor) -> None:
+        """Hand every span to ``processor`` as agentotel exports it: one per model request,
+        with its cost (processors added to the tracer provider directly see the spans of
+        other instrumentations before agentotel adds their cost). Never raises."""
+        try:
+            if self._pipeline is not None:
+                self._pipeline.add(processor)
+            elif self._providers is not None:
+                self._providers.tracer_provider.add_span_processor(processor)
+        except Exception:  # noqa: BLE001
+            warn_failure("add a span processor")
 
     @property
     def export_timeout_s(self) -> float:
@@ -123,6 +138,19 @@ class Telemetry:
             warn_failure("shut down")
 
 
+class _Pipeline:
+    """Makes the :class:`~agentotel.integrations.GenAISpanProcessor` ahead of the export
+    processors when the providers are built, and keeps it (there is none when the
+    application's own tracer provider is reused without exporters)."""
+
+    def __init__(self) -> None:
+        self.processor: integrations.GenAISpanProcessor | None = None
+
+    def append_new(self, processors: list[SpanProcessor]) -> SpanProcessor:
+        self.processor = integrations.GenAISpanProcessor(processors)
+        return self.processor
+
+
 def _disabled_runtime() -> Runtime:
     previous = _runtime.RUNTIME
     return Runtime(
@@ -165,12 +193,13 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             return _telemetry
         prices = settings.prices if settings.prices is not None else load_price_table()
         redactor = _redactor(settings)
+        pipeline = _Pipeline()
         providers = build(
             settings,
             explicit_exporters=frozenset(s for s in SIGNALS if f"{s}_exporter" in given),
             wrap_spans=(lambda e: RedactingSpanExporter(e, redactor)) if redactor else None,
             wrap_logs=(lambda e: RedactingLogRecordExporter(e, redactor)) if redactor else None,
-            span_pipeline=integrations.GenAISpanProcessor,
+            span_pipeline=pipeline.append_new,
         )
         scope = sc.INSTRUMENTATION_SCOPE
         _runtime.install(
@@ -199,7 +228,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             meter_provider=providers.meter_provider,
             logger_provider=providers.logger_provider,
         )
-        _telemetry = Telemetry(settings, providers, instrumented)
+        _telemetry = Telemetry(settings, providers, instrumented, pipeline.processor)
         atexit.register(_telemetry.shutdown)
         return _telemetry
 

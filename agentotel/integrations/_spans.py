@@ -63,9 +63,13 @@ class GenAISpanProcessor(SpanProcessor):
     """
 
     def __init__(self, processors: Sequence[SpanProcessor]) -> None:
-        self._processors = tuple(processors)
+        self._processors: tuple[SpanProcessor, ...] = tuple(processors)
         # live CLIENT spans by span id: the parents a nested inference span is merged into
         self._live: dict[int, Span] = {}
+
+    def add(self, processor: SpanProcessor) -> None:
+        """Hand spans to ``processor`` too, after the export processors."""
+        self._processors = (*self._processors, processor)
 
     # -- the SpanProcessor interface ---------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:

@@ -222,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     statistics = Statistics()
     if isinstance(telemetry.tracer_provider, TracerProvider):  # not with OTEL_SDK_DISABLED
-        telemetry.tracer_provider.add_span_processor(statistics)
+        telemetry.add_span_processor(statistics)
     url = metrics_url(env, exporters.metrics)
 
     _say(f"Research agent ({AGENT_NAME}, LangGraph): {len(questions)} questions")

@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     statistics = RunStatistics()
     if isinstance(telemetry.tracer_provider, TracerProvider):  # not with OTEL_SDK_DISABLED
-        telemetry.tracer_provider.add_span_processor(statistics)
+        telemetry.add_span_processor(statistics)
     url = metrics_url(env, exporters.metrics)
 
     _say(f"Support assistant: {len(support_requests)} requests from "
