@@ -327,12 +327,12 @@ class LLMCall(Operation):
         instruments = runtime.instruments
         ctx = self._context
         instruments.operation_duration.record(duration_s, attributes, ctx)
-        input_tokens = recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        input_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
         if input_tokens is not None:
             instruments.token_usage.record(
                 input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, ctx
             )
-        output_tokens = recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        output_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
         if output_tokens is not None:
             attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
             instruments.token_usage.record(output_tokens, attributes, ctx)
