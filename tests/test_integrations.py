@@ -759,25 +759,53 @@ def model_requests(server: LLMServer) -> int:
 # --------------------------------------------------------------------------- part 2: layering
 
 
-def test_llm_around_an_openai_call_is_one_span(llm_server: LLMServer) -> None:
+def _openai_inside_llm(server: LLMServer, stream: bool) -> str:
+    """One chat completion (streamed with usage, or not) inside ``agentotel.llm()``: the
+    outer call has temperature and top_p, the SDK call temperature and max_tokens."""
+    with agentotel.llm(app.OPENAI_MODEL, provider="openai", temperature=0.2, top_p=0.9):
+        request: dict[str, Any] = {
+            "model": app.OPENAI_MODEL,
+            "messages": [{"role": "user", "content": app.PROMPT}],
+            "temperature": 0.2,
+            "max_tokens": 64,
+        }
+        client = openai_client(server)
+        if not stream:
+            return client.chat.completions.create(**request).id
+        chunks = list(
+            client.chat.completions.create(
+                **request, stream=True, stream_options={"include_usage": True}
+            )
+        )
+        return chunks[0].id
+
+
+def _anthropic_inside_llm(server: LLMServer, stream: bool) -> str:
+    with agentotel.llm(app.ANTHROPIC_MODEL, provider="anthropic", temperature=0.5):
+        client = anthropic_client(server)
+        request: dict[str, Any] = {
+            "model": app.ANTHROPIC_MODEL,
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": app.ANTHROPIC_PROMPT}],
+        }
+        if not stream:
+            return client.messages.create(**request).id
+        with client.messages.stream(**request) as streamed:
+            return streamed.get_final_message().id
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_llm_around_an_openai_call_is_one_span(llm_server: LLMServer, stream: bool) -> None:
     with instrumented(["openai", "httpx2"]) as stack:
         assert stack.instrumentations.names == ["httpx2", "openai"]
-        with agentotel.llm(app.OPENAI_MODEL, provider="openai", temperature=0.2, top_p=0.9):
-            completion = openai_client(llm_server).chat.completions.create(
-                model=app.OPENAI_MODEL,
-                messages=[{"role": "user", "content": app.PROMPT}],
-                temperature=0.2,
-                max_tokens=64,
-            )
+        response_id = _openai_inside_llm(llm_server, stream)
         telemetry = stack.telemetry()
     assert telemetry.tree() == [
         f"chat {app.OPENAI_MODEL} [CLIENT]",
         "  POST [CLIENT] /v1/chat/completions",
     ]
-    request = Request(
-        app.OPENAI_MODEL, expected_usage(app.PROMPT, reply_text(app.PROMPT)), completion.id
-    )
-    check_requests(telemetry, [request])
+    usage = expected_usage(app.PROMPT, reply_text(app.PROMPT))
+    check_requests(telemetry, [Request(app.OPENAI_MODEL, usage, response_id)])
     (span,) = telemetry.inference()
     assert span.scope == sc.INSTRUMENTATION_SCOPE  # agentotel's span; the SDK's made none
     attributes = span.attributes
@@ -789,6 +817,48 @@ def test_llm_around_an_openai_call_is_one_span(llm_server: LLMServer) -> None:
     assert attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
     assert attributes[sc.SERVER_PORT] == llm_server.port
     assert {p.scope for p in telemetry.metric(DURATION)} == {sc.INSTRUMENTATION_SCOPE}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
+def test_llm_around_an_anthropic_call_is_one_span(llm_server: LLMServer, stream: bool) -> None:
+    with instrumented(["anthropic", "httpx2"]) as stack:
+        response_id = _anthropic_inside_llm(llm_server, stream)
+        telemetry = stack.telemetry()
+    assert telemetry.tree() == [
+        f"chat {app.ANTHROPIC_MODEL} [CLIENT]",
+        "  POST [CLIENT] /v1/messages",
+    ]
+    usage = expected_usage(app.ANTHROPIC_PROMPT, reply_text(app.ANTHROPIC_PROMPT))
+    request = Request(app.ANTHROPIC_MODEL, usage, response_id, path="/v1/messages")
+    check_requests(telemetry, [request])
+    (span,) = telemetry.inference()
+    assert span.scope == sc.INSTRUMENTATION_SCOPE
+    assert span.attributes[TEMPERATURE] == 0.5
+    assert span.attributes[MAX_TOKENS] == 64
+    assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
+    assert {p.scope for p in telemetry.metric(DURATION)} == {sc.INSTRUMENTATION_SCOPE}
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="LLMCall._finish builds the metric attributes from _base_attributes() and the "
+    "response model only: server.address / server.port that the inner SDK call learned go on "
+    "the llm() span but not on its gen_ai.client.* points, which the same call carries "
+    "without llm() (and under LangChain, whose util-genai handler takes them from the inner)",
+)
+def test_llm_around_an_sdk_call_puts_the_server_on_its_metric_points(
+    llm_server: LLMServer,
+) -> None:
+    with instrumented(["openai", "httpx2"]) as stack:
+        with agentotel.llm(app.OPENAI_MODEL, provider="openai"):
+            _openai_chat(llm_server, app.PROMPT)
+        _openai_chat(llm_server, app.PROMPT)  # the same request, the instrumentation alone
+        telemetry = stack.telemetry()
+    server = {sc.SERVER_ADDRESS: "127.0.0.1", sc.SERVER_PORT: llm_server.port}
+    for scope in (SCOPE_OPENAI, sc.INSTRUMENTATION_SCOPE):
+        for name in (DURATION, TOKENS):
+            points = [p for p in telemetry.metric(name, **server) if p.scope == scope]
+            assert points, (scope, name, [p.attributes for p in telemetry.metric(name)])
 
 
 @pytest.mark.xfail(
@@ -808,30 +878,6 @@ def test_llm_around_an_sdk_call_leaves_zero_cache_counts_off(llm_server: LLMServ
     assert (inside.scope, alone.scope) == (sc.INSTRUMENTATION_SCOPE, SCOPE_OPENAI)
     assert sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in alone.attributes
     assert sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS not in inside.attributes
-
-
-def test_llm_around_an_anthropic_call_is_one_span(llm_server: LLMServer) -> None:
-    with instrumented(["anthropic", "httpx2"]) as stack:
-        with agentotel.llm(app.ANTHROPIC_MODEL, provider="anthropic", temperature=0.5):
-            message = anthropic_client(llm_server).messages.create(
-                model=app.ANTHROPIC_MODEL,
-                max_tokens=64,
-                messages=[{"role": "user", "content": app.ANTHROPIC_PROMPT}],
-            )
-        telemetry = stack.telemetry()
-    assert telemetry.tree() == [
-        f"chat {app.ANTHROPIC_MODEL} [CLIENT]",
-        "  POST [CLIENT] /v1/messages",
-    ]
-    usage = expected_usage(app.ANTHROPIC_PROMPT, reply_text(app.ANTHROPIC_PROMPT))
-    request = Request(app.ANTHROPIC_MODEL, usage, message.id, path="/v1/messages")
-    check_requests(telemetry, [request])
-    (span,) = telemetry.inference()
-    assert span.scope == sc.INSTRUMENTATION_SCOPE
-    assert span.attributes[TEMPERATURE] == 0.5
-    assert span.attributes[MAX_TOKENS] == 64
-    assert span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("stop",)
-    assert {p.scope for p in telemetry.metric(DURATION)} == {sc.INSTRUMENTATION_SCOPE}
 
 
 def test_langchain_chat_openai_over_the_openai_sdk_is_one_span(llm_server: LLMServer) -> None:
@@ -1056,6 +1102,35 @@ def test_no_content_puts_no_content_anywhere_even_when_the_variable_says_span_on
     for span in telemetry.spans:
         assert not set(sc.CONTENT_ATTRIBUTES) & set(span.attributes), (span.name, span.attributes)
     assert CANARY not in _every_value(telemetry)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="inside agentotel.llm() the instrumented SDK call makes no span and its messages "
+    "never reach agentotel's: with the variable unset util-genai publishes no content into "
+    "the InferenceData agentotel put in the context (only when its own mode, read from the "
+    "variable, captures content; and agentotel's InferenceData has upload_completion off, so "
+    "the completion hook is not called); with the variable SPAN_ONLY the messages are "
+    "published (InferenceData.input_messages / output_messages) but LLMCall._finish reads "
+    "only _genai_context.FIELDS. In SPAN_ONLY the llm() span has no gen_ai.input.messages / "
+    "gen_ai.output.messages; the same call without llm() has them",
+)
+@pytest.mark.parametrize("variable", [None, "SPAN_ONLY"], ids=["unset", "span_only"])
+def test_span_only_puts_the_messages_of_an_sdk_call_inside_llm_on_its_span(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch, variable: str | None
+) -> None:
+    if variable is None:
+        monkeypatch.delenv(CONTENT_VARIABLE, raising=False)
+    else:
+        monkeypatch.setenv(CONTENT_VARIABLE, variable)
+    with instrumented(["openai", "httpx2"], capture=content.SPAN_ONLY) as stack:
+        with agentotel.llm(app.OPENAI_MODEL, provider="openai"):
+            _openai_chat(llm_server, CANARY_PROMPT)
+        telemetry = stack.telemetry()
+    (span,) = telemetry.inference()
+    assert span.scope == sc.INSTRUMENTATION_SCOPE
+    assert CANARY in span.attributes.get(sc.GEN_AI_INPUT_MESSAGES, "")
+    assert reply_text(CANARY_PROMPT) in span.attributes.get(sc.GEN_AI_OUTPUT_MESSAGES, "")
 
 
 def test_secrets_in_prompts_arrive_redacted_over_otlp(apps: dict[str, AppRun]) -> None:
