@@ -9,7 +9,8 @@ responses, embeddings), ``anthropic`` (create, stream), ``langgraph`` (a LangCha
 ``create_agent`` graph over ``ChatOpenAI`` with one tool), ``openai_agents`` (an Agents
 SDK agent with one tool over the Responses API), ``pydantic_ai`` (an agent with one tool
 over an OpenAI chat model), ``secret`` (an OpenAI and an Anthropic call whose prompts
-carry an API key and an e-mail address).
+carry an API key and an e-mail address), ``failure`` (an OpenAI and an Anthropic request
+answered with HTTP 500).
 
 ``init()`` gets ``--init``'s keywords and is called before the scenarios' modules are
 imported (:data:`IMPORTS`), or after them with ``--import-first``; the exporters come from
@@ -63,6 +64,7 @@ IMPORTS = {
     "openai_agents": ("agents",),
     "pydantic_ai": ("pydantic_ai", "pydantic_ai.models.openai"),
     "secret": ("openai", "anthropic"),
+    "failure": ("openai", "anthropic"),
 }
 
 Call = dict[str, Any]
@@ -304,6 +306,33 @@ def run_secret(server: str) -> list[Call]:
     ]
 
 
+def run_failure(server: str) -> list[Call]:
+    """One OpenAI and one Anthropic request answered with HTTP 500 (no retry)."""
+    import anthropic
+    import openai
+
+    def failed(label: str, error: Exception) -> Call:
+        return {"label": label, "id": None, "usage": None, "text": type(error).__name__}
+
+    calls: list[Call] = []
+    client = openai.OpenAI(base_url=server + "/v1", api_key=API_KEY, max_retries=0)
+    try:
+        client.chat.completions.create(
+            model=OPENAI_MODEL, messages=[{"role": "user", "content": FAIL_500_PROMPT}]
+        )
+    except openai.InternalServerError as error:
+        calls.append(failed("openai", error))
+    try:
+        anthropic.Anthropic(base_url=server, api_key=API_KEY, max_retries=0).messages.create(
+            model=ANTHROPIC_MODEL,
+            max_tokens=64,
+            messages=[{"role": "user", "content": FAIL_500_PROMPT}],
+        )
+    except anthropic.InternalServerError as error:
+        calls.append(failed("anthropic", error))
+    return calls
+
+
 SCENARIOS: dict[str, Callable[[str], list[Call]]] = {
     "openai": run_openai,
     "anthropic": run_anthropic,
@@ -311,6 +340,7 @@ SCENARIOS: dict[str, Callable[[str], list[Call]]] = {
     "openai_agents": run_openai_agents,
     "pydantic_ai": run_pydantic_ai,
     "secret": run_secret,
+    "failure": run_failure,
 }
 
 

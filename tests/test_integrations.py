@@ -399,6 +399,8 @@ RUNS: dict[str, tuple[tuple[str, ...], tuple[str, ...], dict[str, str]]] = {
     "pydantic_ai": (("pydantic_ai",), (), {}),
     # agentotel's mode, the variable unset: content on the spans, redacted before export
     "secret": (("secret",), ("--init", json.dumps({"capture_content": "SPAN_ONLY"})), {}),
+    # HTTP 500 with init()'s whole set-up: the anthropic SDK's own span included
+    "failure": (("failure",), (), {}),
     "disabled": (
         ("openai", "anthropic"),
         (),
@@ -613,6 +615,7 @@ EXPECTED_INSTRUMENTED = {
     "openai_agents": {"httpx2", "openai", "openai_agents"},
     "pydantic_ai": {"httpx2", "openai", "pydantic_ai"},
     "secret": {"httpx2", "openai", "anthropic"},
+    "failure": {"httpx2", "openai", "anthropic"},
 }
 
 
@@ -1023,6 +1026,37 @@ def test_http_500_is_one_error_span(llm_server: LLMServer, provider: str, inside
     assert sc.LLM_COST_USD not in span.attributes
     (duration,) = telemetry.metric(DURATION)
     assert duration.count == 1 and duration.attributes[sc.ERROR_TYPE] == error_type
+    assert not telemetry.metric(TOKENS) and not telemetry.metric(COST)
+
+
+def test_http_500_is_one_error_span_over_otlp(apps: dict[str, AppRun]) -> None:
+    """With init() alone (the anthropic SDK tracing itself too): each failed request is one
+    ERROR chat span naming the error, over its HTTP span; one duration point with the
+    error; no usage, no cost."""
+    run = apps["failure"]
+    assert [call["text"] for call in run.calls] == ["InternalServerError"] * 2
+    telemetry = run.telemetry()
+    assert telemetry.tree() == [
+        f"chat {app.OPENAI_MODEL} [CLIENT]",
+        "  POST [CLIENT] /v1/chat/completions",
+        f"chat {app.ANTHROPIC_MODEL} [CLIENT]",
+        "  POST [CLIENT] /v1/messages",
+    ]
+    for span, provider in zip(telemetry.inference(), ("openai", "anthropic"), strict=True):
+        assert span.status == "ERROR"
+        assert span.attributes[sc.ERROR_TYPE] == f"{provider}.InternalServerError"
+        assert sc.LLM_COST_USD not in span.attributes
+        (http,) = telemetry.children(span)
+        old, new = "http.status_code", sc.HTTP_RESPONSE_STATUS_CODE  # either conventions
+        status = http.attributes.get(old, http.attributes.get(new))
+        assert (http.status, status) == ("ERROR", 500)
+        (duration,) = telemetry.metric(DURATION, **{sc.GEN_AI_PROVIDER_NAME: provider})
+        assert duration.count == 1
+        assert duration.attributes[sc.ERROR_TYPE] == f"{provider}.InternalServerError"
+    # the anthropic SDK's own failed span was merged into the instrumentation's
+    anthropic_span = telemetry.inference()[1]
+    assert anthropic_span.attributes[sc.HTTP_RESPONSE_STATUS_CODE] == 500
+    assert anthropic_span.attributes["anthropic.request.id"].startswith("req_")
     assert not telemetry.metric(TOKENS) and not telemetry.metric(COST)
 
 
