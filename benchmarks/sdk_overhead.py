@@ -13,7 +13,8 @@ loopback port (no simulated latency, no faults):
 - ``instrumented``: the same call with what ``agentotel.init()`` enables for it - the
   official ``openai`` and ``httpx2`` instrumentations (entries of
   :data:`agentotel.integrations.CATALOG`, enabled the way ``init()`` enables them) on SDK
-  providers: spans through a ``BatchSpanProcessor`` to an exporter that discards them,
+  providers: spans through agentotel's ``GenAISpanProcessor`` (one span per model request,
+  cost) and a ``BatchSpanProcessor`` to an exporter that discards them,
   metrics to an ``InMemoryMetricReader`` that is never collected, logs through a
   ``BatchLogRecordProcessor`` to a discarding exporter;
 - ``instrumented+llm``: the same, inside ``with agentotel.llm(...)`` on the same providers
@@ -62,11 +63,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import openai  # noqa: E402
 
 import agentotel  # noqa: E402
+from agentotel import _runtime  # noqa: E402
 from agentotel._instruments import Instruments  # noqa: E402
+from agentotel._runtime import Runtime  # noqa: E402
 from agentotel.cost import load_price_table  # noqa: E402
-from agentotel.integrations import CATALOG  # noqa: E402
-from agentotel.operations import _runtime  # noqa: E402
-from agentotel.operations._runtime import Runtime  # noqa: E402
+from agentotel.integrations import CATALOG, GenAISpanProcessor  # noqa: E402
 from examples.support_assistant.fake_openai import FakeChatModel, FakeOpenAIServer  # noqa: E402
 
 MODEL = "gpt-4o-mini"
@@ -115,8 +116,8 @@ class Providers:
             max_export_batch_size=queue,
             schedule_delay_millis=3_600_000,
         )
-        self.tracer_provider = TracerProvider()
-        self.tracer_provider.add_span_processor(self.span_processor)
+        self.tracer_provider = TracerProvider()  # with agentotel's step ahead of the batch
+        self.tracer_provider.add_span_processor(GenAISpanProcessor([self.span_processor]))
         self.meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
         self.log_processor = BatchLogRecordProcessor(
             DiscardingLogExporter(), schedule_delay_millis=3_600_000

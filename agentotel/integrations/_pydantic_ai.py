@@ -3,12 +3,13 @@
 pydantic-ai's own OpenTelemetry support (``Agent.instrument_all``, ``InstrumentationSettings``)
 makes ``invoke_agent``, ``chat`` and ``execute_tool`` spans. It is enabled here for every
 agent that does not choose its own instrumentation, on agentotel's tracer provider, with
-message text only when agentotel captures content. Its metrics are left out (a no-op meter
-provider): its model requests go through the OpenAI / Anthropic SDKs, whose official
-instrumentations already record ``gen_ai.client.token.usage`` and
-``gen_ai.client.operation.duration`` for each request, and two sets would count every
-token twice. Its ``chat`` span and the instrumentation's one become one span in
-:class:`~agentotel.integrations._spans.GenAISpanProcessor`.
+message text only when agentotel captures content. Its own metrics are left out (a no-op
+meter provider): its model requests go through the OpenAI / Anthropic SDKs, whose official
+instrumentations record ``gen_ai.client.token.usage`` and ``gen_ai.client.operation.duration``
+for each request, and two sets would count every token twice. Its ``chat`` span and the
+instrumentation's become one span in
+:class:`~agentotel.integrations._spans.GenAISpanProcessor`, which also records the client
+metrics for a pydantic-ai ``chat`` span when no instrumented call inside it did.
 
 The same interface as an OpenTelemetry ``BaseInstrumentor`` (``instrument`` with the
 providers, ``uninstrument``, ``is_instrumented_by_opentelemetry``), so that the catalog

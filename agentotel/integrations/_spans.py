@@ -18,7 +18,11 @@ span:
    ``gen_ai.usage.*`` (:mod:`agentotel.cost`), and ``agentotel.llm.cost`` gets its
    increment here, once per span. agentotel's own ``llm()`` spans are priced when they
    end and pass through.
-3. **Content as agentotel captures it.** With agentotel's mode not putting content on
+3. **The client metrics, once.** An inference span from a layer that records no
+   ``gen_ai.client.operation.duration`` / ``gen_ai.client.token.usage`` (pydantic-ai,
+   the Anthropic SDK's own tracing) gets them here — unless the instrumented call inside it,
+   merged into it, already recorded them.
+4. **Content as agentotel captures it.** With agentotel's mode not putting content on
    spans, the content attributes an instrumentation captured anyway (it reads only the
    environment variable) are removed.
 
@@ -39,6 +43,12 @@ from opentelemetry.trace import SpanKind
 from agentotel import _readable, _runtime, content
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
+
+#: Scopes whose inference spans come without the GenAI client metrics (pydantic-ai, whose
+#: own metrics agentotel leaves out; the Anthropic SDK's own tracing): agentotel records
+#: ``gen_ai.client.operation.duration`` and ``gen_ai.client.token.usage`` for them, unless
+#: an instrumented call inside (merged into the span) already did.
+_UNMEASURED_SCOPES = ("pydantic-ai", "com.anthropic.sdk.python")
 
 #: Scopes whose ``gen_ai.usage.input_tokens`` leave the cached tokens out (the Bedrock
 #: Converse API's ``inputTokens``), unlike the GenAI conventions: added back for pricing.
@@ -66,6 +76,8 @@ class GenAISpanProcessor(SpanProcessor):
         self._processors: tuple[SpanProcessor, ...] = tuple(processors)
         # live CLIENT spans by span id: the parents a nested inference span is merged into
         self._live: dict[int, Span] = {}
+        # spans into which a measured (metrics recorded) inner span was merged
+        self._measured: set[int] = set()
 
     def add(self, processor: SpanProcessor) -> None:
         """Hand spans to ``processor`` too, after the export processors."""
@@ -106,6 +118,8 @@ class GenAISpanProcessor(SpanProcessor):
         if parent is not None and is_inference(parent.kind, parent.attributes):
             if is_inference(span.kind, span.attributes):
                 _merge_into(parent, span)  # the second span of this model request
+                if not _unmeasured(span):
+                    self._measured.add(parent.context.span_id)
                 return None
             # a child (the HTTP span) of a second span: hang it under the first one
             first = live.get(parent.parent.span_id) if parent.parent is not None else None
@@ -113,6 +127,10 @@ class GenAISpanProcessor(SpanProcessor):
                 span = _readable.replace(span, parent=first.get_span_context())
         span = _without_unwanted_content(span)
         if is_inference(span.kind, span.attributes):
+            measured = span.context.span_id in self._measured
+            self._measured.discard(span.context.span_id)
+            if not measured and _unmeasured(span):
+                _record_metrics(span)
             return self._priced(span)
         return span
 
@@ -134,6 +152,42 @@ class GenAISpanProcessor(SpanProcessor):
             },
         )
         return _readable.replace(span, attributes={**attributes, sc.LLM_COST_USD: cost})
+
+
+def _unmeasured(span: ReadableSpan) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name.startswith(_UNMEASURED_SCOPES)
+
+
+_METRIC_KEYS = (
+    sc.GEN_AI_OPERATION_NAME,
+    sc.GEN_AI_PROVIDER_NAME,
+    sc.GEN_AI_REQUEST_MODEL,
+    sc.GEN_AI_RESPONSE_MODEL,
+    sc.SERVER_ADDRESS,
+    sc.SERVER_PORT,
+    sc.ERROR_TYPE,
+)
+
+
+def _record_metrics(span: ReadableSpan) -> None:
+    """``gen_ai.client.operation.duration`` (s) and ``gen_ai.client.token.usage`` for one
+    span, with the metric attributes the GenAI metrics conventions list."""
+    attributes = span.attributes or {}
+    metric_attributes = {k: attributes[k] for k in _METRIC_KEYS if k in attributes}
+    instruments = _runtime.current().instruments
+    if span.start_time is not None and span.end_time is not None:
+        duration_s = (span.end_time - span.start_time) / 1e9
+        instruments.operation_duration.record(duration_s, metric_attributes)
+    for key, token_type in (
+        (sc.GEN_AI_USAGE_INPUT_TOKENS, sc.TOKEN_TYPE_INPUT),
+        (sc.GEN_AI_USAGE_OUTPUT_TOKENS, sc.TOKEN_TYPE_OUTPUT),
+    ):
+        tokens = _int(attributes.get(key))
+        if tokens is not None:
+            instruments.token_usage.record(
+                tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: token_type}
+            )
 
 
 def _without_unwanted_content(span: ReadableSpan) -> ReadableSpan:

@@ -321,9 +321,9 @@ class LLMCall(Operation):
             except Exception:  # noqa: BLE001 - the metrics below must still be recorded
                 warn_failure("emit the inference details event")
         attributes = self._with_error(self._base_attributes())
-        response_model = recorded.get(sc.GEN_AI_RESPONSE_MODEL)
-        if response_model is not None:
-            attributes[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        for key in (sc.GEN_AI_RESPONSE_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
+            if key not in attributes and recorded.get(key) is not None:
+                attributes[key] = recorded[key]  # learned from an instrumented call inside
         instruments = runtime.instruments
         ctx = self._context
         instruments.operation_duration.record(duration_s, attributes, ctx)
