@@ -21,6 +21,7 @@ the contract costs one dictionary lookup per LLM call.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -57,38 +58,43 @@ FIELDS: Mapping[str, str] = {
 _CACHE_COUNTS = frozenset(
     {sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS}
 )
+_COUNTS = _CACHE_COUNTS | {sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS}
 
 
 class _Contract:
-    """The loaded contract: the context key, the data class and a template to copy."""
+    """The loaded contract: the context key and the data class."""
 
-    __slots__ = ("key", "data_class", "template")
+    __slots__ = ("key", "data_class")
 
     def __init__(self) -> None:
         module = sys.modules.get(_MODULE) or __import__(_MODULE, fromlist=["InferenceData"])
         self.key: str = module.CLIENT_INFERENCE_CONTEXT_KEY
         self.data_class: Any = module.InferenceData
-        self.template: Any = self.data_class()
+        missing = [
+            f.name
+            for f in dataclasses.fields(self.data_class)
+            if not hasattr(self.data_class, f.name)
+            and f.name not in ("attributes", "metric_attributes")
+        ]
+        if missing:  # a version whose fields new_data() would leave unset
+            raise TypeError(f"InferenceData fields without a class default: {missing}")
 
     def new_data(self, capture_content: bool) -> Any:
-        """A fresh ``InferenceData`` (copied from a template: constructing one of its
-        60 fields costs 6 µs, copying one 1 µs).
+        """A fresh ``InferenceData``, built cheaply: its fields' defaults are class
+        attributes (a dataclass keeps them there) except the two dictionaries, so only
+        those and the two flags are set (constructing one through its 60-argument
+        ``__init__`` costs 6 µs).
 
         With ``capture_content``, an inner call also hands its messages to its completion
         hook (``upload_completion``) with the current span — agentotel's — which is how
         agentotel's content hook puts them on the outer span.
         """
         data = self.data_class.__new__(self.data_class)
-        data.__dict__.update(self.template.__dict__)
         data.attributes = {}
         data.metric_attributes = {}
         data.capture_content = capture_content
         data.upload_completion = capture_content
         return data
-
-    def enter(self, ctx: Context, data: Any) -> Context:
-        """``ctx`` holding ``data`` as the active inference's (for the calls inside it)."""
-        return otel_context.set_value(self.key, data, ctx)
 
     def outer(self, ctx: Context) -> Any | None:
         """The active inference's data in ``ctx``, if there is one."""
@@ -110,6 +116,16 @@ def loaded() -> _Contract | None:
     return _contract
 
 
+def enter(ctx: Context, data: Any) -> Context:
+    """``ctx`` holding ``data`` as the active inference's (the contract is loaded)."""
+    return otel_context.set_value(_contract.key, data, ctx)  # type: ignore[union-attr]
+
+
+def filled(data: Any) -> bool:
+    """Whether an inner inference wrote into ``data`` (each names its provider)."""
+    return data.provider_name is not None or bool(data.attributes)
+
+
 def attributes_of(data: Any) -> dict[str, Any]:
     """The span attributes an inner inference published into ``data`` (``None``s left out),
     with the extra attributes it set (``data.attributes``)."""
@@ -119,8 +135,13 @@ def attributes_of(data: Any) -> dict[str, Any]:
         found.update(extra)
     for attribute, field in FIELDS.items():
         value = getattr(data, field, None)
-        if value is None or (value == 0 and attribute in _CACHE_COUNTS):
-            continue  # zero cache counts are left off, as util-genai does
+        if value is None:
+            continue
+        if attribute in _COUNTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                continue  # token counts are ints, whoever wrote them
+            if value == 0 and attribute in _CACHE_COUNTS:
+                continue  # zero cache counts are left off, as util-genai does
         found[attribute] = list(value) if isinstance(value, (list, tuple)) else value
     return found
 

@@ -138,9 +138,8 @@ class LLMCall(Operation):
         self._start = default_timer()
 
     def _enter_context(self, ctx: Context) -> Context:
-        contract = _genai_context.loaded()
-        if self._inner is not None and contract is not None:
-            return contract.enter(ctx, self._inner)
+        if self._inner is not None:
+            return _genai_context.enter(ctx, self._inner)
         return ctx
 
     def _span_name(self) -> str:
@@ -302,9 +301,9 @@ class LLMCall(Operation):
                 self._outer, {**self._base_attributes(), **self.request_params, **recorded}
             )
             return
-        if self._inner is not None:  # what instrumented calls inside it learned
+        if self._inner is not None and _genai_context.filled(self._inner):
             own = self._start_attributes()  # the outer's own values win, as in util-genai
-            learned = {
+            learned = {  # what the instrumented calls inside it learned
                 key: value
                 for key, value in _genai_context.attributes_of(self._inner).items()
                 if key not in recorded and key not in own
@@ -312,7 +311,13 @@ class LLMCall(Operation):
             if learned:
                 recorded.update(learned)
                 self.span.set_attributes(learned)
-        cost = self._cost(runtime)
+        input_tokens = recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        output_tokens = recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        cost = (
+            None
+            if input_tokens is None and output_tokens is None
+            else self._cost(runtime, input_tokens, output_tokens)
+        )
         if runtime.capture in content.ON_EVENT:
             self._event_details().update(recorded)
         if self._details is not None:
@@ -327,12 +332,10 @@ class LLMCall(Operation):
         instruments = runtime.instruments
         ctx = self._context
         instruments.operation_duration.record(duration_s, attributes, ctx)
-        input_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
         if input_tokens is not None:
             instruments.token_usage.record(
                 input_tokens, {**attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, ctx
             )
-        output_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
         if output_tokens is not None:
             attributes[sc.GEN_AI_TOKEN_TYPE] = sc.TOKEN_TYPE_OUTPUT
             instruments.token_usage.record(output_tokens, attributes, ctx)
@@ -341,31 +344,25 @@ class LLMCall(Operation):
                 cost, {sc.GEN_AI_PROVIDER_NAME: self.provider, sc.GEN_AI_REQUEST_MODEL: self.model}
             )
 
-    def _cost(self, runtime: Runtime) -> float | None:
-        """The call's cost in USD (set on the span), from the recorded usage."""
+    def _cost(
+        self, runtime: Runtime, input_tokens: int | None, output_tokens: int | None
+    ) -> float | None:
+        """The call's cost in USD (set on the span), from the recorded usage (ints: checked
+        by record_response, or by the contract when an inner call wrote them)."""
         recorded = self._recorded
-        input_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS))
-        output_tokens = _tokens(recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS))
-        if input_tokens is None and output_tokens is None:
-            return None
         model = recorded.get(sc.GEN_AI_RESPONSE_MODEL)
         cost = runtime.prices.cost(
-            model if isinstance(model, str) else self.model,
+            model if model.__class__ is str else self.model,
             input_tokens,
             output_tokens,
-            _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)),
-            _tokens(recorded.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)),
+            recorded.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+            recorded.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS),
             provider=self.provider,
         )
         if cost is not None:
             recorded[sc.LLM_COST_USD] = cost
             self.span.set_attribute(sc.LLM_COST_USD, cost)
         return cost
-
-
-def _tokens(value: object) -> int | None:
-    """A token count as recorded (by the user, checked, or by an inner instrumentation)."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _operation(value: object) -> str:
