@@ -38,7 +38,6 @@ for both calls, and <= 2 µs per decorated call with the SDK disabled.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -59,6 +58,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.trace import SpanKind
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import median_us, paired_ratio, time_block  # noqa: E402
 
 import agentotel  # noqa: E402
 from agentotel import _runtime  # noqa: E402
@@ -338,17 +339,6 @@ class UtilGenAI:
 # --------------------------------------------------------------------------- timing
 
 
-def time_block(fn: Callable[[int], int], calls: int) -> float:
-    """Seconds per call of ``fn`` over ``calls`` calls, garbage collector paused."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = perf_counter()
-        for i in range(calls):
-            fn(i)
-        return (perf_counter() - start) / calls
-    finally:
-        gc.enable()
 
 
 def interleaved(
@@ -370,12 +360,8 @@ def interleaved(
     return results
 
 
-def median_us(samples: list[float]) -> float:
-    return statistics.median(samples) * 1e6
 
 
-def paired_ratio(ours: list[float], theirs: list[float]) -> float:
-    return statistics.median(o / t for o, t in zip(ours, theirs, strict=True))
 
 
 # --------------------------------------------------------------------------- disabled SDK

@@ -36,7 +36,6 @@ next to the ratios. The script prints and asserts nothing; spans per call are co
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib
 import platform
 import statistics
@@ -61,6 +60,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import openai  # noqa: E402
+from timing import median_us, paired_ratio, time_block  # noqa: E402
 
 import agentotel  # noqa: E402
 from agentotel import _runtime  # noqa: E402
@@ -185,17 +185,6 @@ class Calls:
 # --------------------------------------------------------------------------- timing
 
 
-def time_block(fn: Callable[[int], Any], calls: int) -> float:
-    """Seconds per call of ``fn`` over ``calls`` calls, garbage collector paused."""
-    gc.collect()
-    gc.disable()
-    try:
-        start = perf_counter()
-        for i in range(calls):
-            fn(i)
-        return (perf_counter() - start) / calls
-    finally:
-        gc.enable()
 
 
 Variant = tuple[Callable[[int], Any], bool]  # the call, whether it runs instrumented
@@ -235,12 +224,8 @@ def interleaved(variants: dict[str, Variant], rounds: int, calls: int,
     return results, {name: spans[name] / (rounds * calls) for name in names}
 
 
-def median_us(samples: list[float]) -> float:
-    return statistics.median(samples) * 1e6
 
 
-def paired_ratio(ours: list[float], theirs: list[float]) -> float:
-    return statistics.median(o / t for o, t in zip(ours, theirs, strict=True))
 
 
 def paired_added_us(ours: list[float], theirs: list[float]) -> float:
