@@ -143,11 +143,12 @@ class _Pipeline:
     processors when the providers are built, and keeps it (there is none when the
     application's own tracer provider is reused without exporters)."""
 
-    def __init__(self) -> None:
+    def __init__(self, capture: str) -> None:
+        self.capture = capture
         self.processor: integrations.GenAISpanProcessor | None = None
 
     def append_new(self, processors: list[SpanProcessor]) -> SpanProcessor:
-        self.processor = integrations.GenAISpanProcessor(processors)
+        self.processor = integrations.GenAISpanProcessor(processors, self.capture)
         return self.processor
 
 
@@ -193,7 +194,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             return _telemetry
         prices = settings.prices if settings.prices is not None else load_price_table()
         redactor = _redactor(settings)
-        pipeline = _Pipeline()
+        pipeline = _Pipeline(settings.capture_content)
         providers = build(
             settings,
             explicit_exporters=frozenset(s for s in SIGNALS if f"{s}_exporter" in given),

@@ -717,7 +717,9 @@ def instrumented(
     exporter = InMemorySpanExporter()
     reader = InMemoryMetricReader()
     tracer_provider = TracerProvider()
-    tracer_provider.add_span_processor(GenAISpanProcessor([SimpleSpanProcessor(exporter)]))
+    tracer_provider.add_span_processor(
+        GenAISpanProcessor([SimpleSpanProcessor(exporter)], capture)
+    )
     meter_provider = MeterProvider(metric_readers=[reader])
     previous = _runtime.RUNTIME
     _runtime.install(

@@ -33,6 +33,7 @@ step cannot handle is exported as it is.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,15 @@ from opentelemetry.trace import SpanKind
 from agentotel import _readable, _runtime, content
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
+from agentotel._settings import OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
+
+_CLIENT = SpanKind.CLIENT  # looked up once: an enum member access is a slow path in 3.11
+
+#: The variables from which instrumentations take their own content capture mode.
+_CONTENT_VARIABLES = (
+    OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+    "ANTHROPIC_OPEN_TELEMETRY_TRACES_CONTENT_MODE",  # the Anthropic SDK's own tracing
+)
 
 #: Scopes whose inference spans come without the GenAI client metrics (pydantic-ai, whose
 #: own metrics agentotel leaves out; the Anthropic SDK's own tracing): agentotel records
@@ -58,7 +68,7 @@ _INPUT_EXCLUDES_CACHE = frozenset({"opentelemetry.instrumentation.genai.bedrock"
 def is_inference(kind: SpanKind | None, attributes: Mapping[str, Any] | None) -> bool:
     """A CLIENT span of one of the inference operations (chat, embeddings, ...)."""
     return (
-        kind is SpanKind.CLIENT
+        kind is _CLIENT
         and attributes is not None
         and attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.LLM_OPERATIONS
     )
@@ -70,10 +80,18 @@ class GenAISpanProcessor(SpanProcessor):
     Args:
         processors: agentotel's export processors; every span they should see goes
             through them in order (a span dropped as a duplicate never reaches them).
+        capture: agentotel's content capture mode (default: the current runtime's).
     """
 
-    def __init__(self, processors: Sequence[SpanProcessor]) -> None:
+    def __init__(self, processors: Sequence[SpanProcessor], capture: str | None = None) -> None:
         self._processors: tuple[SpanProcessor, ...] = tuple(processors)
+        # content to take off: agentotel's mode keeps it off spans while a variable asks
+        # the instrumentations for it (read once; nothing to do in the usual case)
+        mode = _runtime.current().capture if capture is None else capture
+        self._strip_content = mode not in content.ON_SPAN and any(
+            os.environ.get(name, "").strip().upper() not in ("", "NO_CONTENT", "FALSE")
+            for name in _CONTENT_VARIABLES
+        )
         # live CLIENT spans by span id: the parents a nested inference span is merged into
         self._live: dict[int, Span] = {}
         # spans into which a measured (metrics recorded) inner span was merged
@@ -85,12 +103,16 @@ class GenAISpanProcessor(SpanProcessor):
 
     # -- the SpanProcessor interface ---------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        if span.kind is SpanKind.CLIENT:
+        if span.kind is _CLIENT:
             self._live[span.context.span_id] = span
         for processor in self._processors:
             processor.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
+        if span.kind is not _CLIENT and not self._strip_content:
+            for processor in self._processors:  # the usual span: nothing to add or drop
+                processor.on_end(span)
+            return
         try:
             out = self._handle(span)
         except Exception:  # noqa: BLE001 - export the span as it is
@@ -112,7 +134,7 @@ class GenAISpanProcessor(SpanProcessor):
     def _handle(self, span: ReadableSpan) -> ReadableSpan | None:
         """The span to export (changed, or as it is), or ``None`` to drop it."""
         live = self._live
-        if span.kind is SpanKind.CLIENT:
+        if span.kind is _CLIENT:
             live.pop(span.context.span_id, None)
         parent = live.get(span.parent.span_id) if span.parent is not None else None
         if parent is not None and is_inference(parent.kind, parent.attributes):
@@ -125,7 +147,11 @@ class GenAISpanProcessor(SpanProcessor):
             first = live.get(parent.parent.span_id) if parent.parent is not None else None
             if first is not None and is_inference(first.kind, first.attributes):
                 span = _readable.replace(span, parent=first.get_span_context())
-        span = _without_unwanted_content(span)
+        if self._strip_content:
+            span = _without_content(span)
+        scope = span.instrumentation_scope
+        if scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE:
+            return span  # agentotel's own: priced and measured when it ended
         if is_inference(span.kind, span.attributes):
             measured = span.context.span_id in self._measured
             self._measured.discard(span.context.span_id)
@@ -137,9 +163,7 @@ class GenAISpanProcessor(SpanProcessor):
     def _priced(self, span: ReadableSpan) -> ReadableSpan:
         attributes = span.attributes or {}
         scope = span.instrumentation_scope
-        if sc.LLM_COST_USD in attributes or (
-            scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE
-        ):
+        if sc.LLM_COST_USD in attributes:
             return span
         cost = _cost_of(attributes, scope.name if scope is not None else "")
         if cost is None:
@@ -190,11 +214,9 @@ def _record_metrics(span: ReadableSpan) -> None:
             )
 
 
-def _without_unwanted_content(span: ReadableSpan) -> ReadableSpan:
-    """``span`` without the content attributes agentotel's capture mode does not want on
-    spans (an instrumentation that read a different mode from the environment)."""
-    if _runtime.current().capture in content.ON_SPAN:
-        return span
+def _without_content(span: ReadableSpan) -> ReadableSpan:
+    """``span`` without content attributes (agentotel's capture mode keeps them off spans;
+    an instrumentation read a different mode from the environment)."""
     attributes = span.attributes or {}
     if not any(key in attributes for key in sc.CONTENT_ATTRIBUTES):
         return span
