@@ -1,12 +1,12 @@
 """agentotel: OpenTelemetry-native instrumentation for agentic AI applications.
 
-Call :func:`init` once at start-up; then wrap the application's work in the five
+Call :func:`init` once at start-up; then wrap the application's work in the
 instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
-:func:`guardrail` — each a span plus the matching metrics, named after the OpenTelemetry
-GenAI semantic conventions (names in :mod:`agentotel.semconv`). Each instrument is a
-context manager and a decorator (sync, ``async def``, generators, async generators).
-At run time nothing here raises into the application; only :func:`init` may raise
-:class:`ConfigError`, for an invalid argument.
+:func:`guardrail`, :func:`retrieval` — each a span plus the matching metrics, named
+after the OpenTelemetry GenAI semantic conventions (names in :mod:`agentotel.semconv`).
+Each instrument is a context manager and a decorator (sync, ``async def``, generators,
+async generators). At run time nothing here raises into the application; only
+:func:`init` may raise :class:`ConfigError`, for an invalid argument.
 """
 
 from agentotel._settings import ConfigError
@@ -17,11 +17,13 @@ from agentotel.operations import (
     Guardrail,
     LLMCall,
     Operation,
+    Retrieval,
     Tool,
     Workflow,
     agent,
     guardrail,
     llm,
+    retrieval,
     tool,
     workflow,
 )
@@ -32,6 +34,7 @@ __all__ = [
     "Guardrail",
     "LLMCall",
     "Operation",
+    "Retrieval",
     "Telemetry",
     "Tool",
     "Workflow",
@@ -41,6 +44,7 @@ __all__ = [
     "guardrail",
     "init",
     "llm",
+    "retrieval",
     "shutdown",
     "tool",
     "workflow",
