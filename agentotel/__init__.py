@@ -2,8 +2,9 @@
 
 Call :func:`init` once at start-up; then wrap the application's work in the
 instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
-:func:`guardrail`, :func:`retrieval` — each a span plus the matching metrics, named
-after the OpenTelemetry GenAI semantic conventions (names in :mod:`agentotel.semconv`).
+:func:`guardrail`, :func:`retrieval`, :func:`memory` — each a span plus the matching
+metrics, named after the OpenTelemetry GenAI semantic conventions (names in
+:mod:`agentotel.semconv`); :func:`memory_size` reports the size of a memory store.
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
 async generators). At run time nothing here raises into the application; only
 :func:`init` may raise :class:`ConfigError`, for an invalid argument.
@@ -16,6 +17,8 @@ from agentotel.operations import (
     Agent,
     Guardrail,
     LLMCall,
+    Memory,
+    MemorySize,
     Operation,
     Retrieval,
     Tool,
@@ -23,6 +26,8 @@ from agentotel.operations import (
     agent,
     guardrail,
     llm,
+    memory,
+    memory_size,
     retrieval,
     tool,
     workflow,
@@ -33,6 +38,8 @@ __all__ = [
     "ConfigError",
     "Guardrail",
     "LLMCall",
+    "Memory",
+    "MemorySize",
     "Operation",
     "Retrieval",
     "Telemetry",
@@ -44,6 +51,8 @@ __all__ = [
     "guardrail",
     "init",
     "llm",
+    "memory",
+    "memory_size",
     "retrieval",
     "shutdown",
     "tool",

@@ -2,7 +2,7 @@
 
 - :mod:`._operation` — :class:`Operation`, the span + metric lifecycle every kind shares;
 - :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail`,
-  :mod:`.retrieval` — the kinds, each with its factory function
+  :mod:`.retrieval`, :mod:`.memory` — the kinds, each with its factory function
   (``agentotel.tool(...)`` is :func:`.tool.tool`);
 - :mod:`._decorators` — the decorator factory for the four kinds of functions;
 - :mod:`._genai_context`, :mod:`._retrieval_context` — ``opentelemetry-util-genai``'s
@@ -14,6 +14,7 @@ from agentotel.operations._operation import Operation
 from agentotel.operations.agent import Agent, agent
 from agentotel.operations.guardrail import Guardrail, guardrail
 from agentotel.operations.llm import LLMCall, llm
+from agentotel.operations.memory import Memory, MemorySize, memory, memory_size
 from agentotel.operations.retrieval import Retrieval, retrieval
 from agentotel.operations.tool import Tool, tool
 from agentotel.operations.workflow import Workflow, workflow
@@ -22,6 +23,8 @@ __all__ = [
     "Agent",
     "Guardrail",
     "LLMCall",
+    "Memory",
+    "MemorySize",
     "Operation",
     "Retrieval",
     "Tool",
@@ -29,6 +32,8 @@ __all__ = [
     "agent",
     "guardrail",
     "llm",
+    "memory",
+    "memory_size",
     "retrieval",
     "tool",
     "workflow",
