@@ -1,12 +1,13 @@
 """agentotel: OpenTelemetry-native instrumentation for agentic AI applications.
 
-Call :func:`init` once at start-up; then wrap the application's work in the five
+Call :func:`init` once at start-up; then wrap the application's work in the
 instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
-:func:`guardrail` — each a span plus the matching metrics, named after the OpenTelemetry
-GenAI semantic conventions (names in :mod:`agentotel.semconv`). Each instrument is a
-context manager and a decorator (sync, ``async def``, generators, async generators).
-At run time nothing here raises into the application; only :func:`init` may raise
-:class:`ConfigError`, for an invalid argument.
+:func:`guardrail`, :func:`retrieval`, :func:`memory` — each a span plus the matching
+metrics, named after the OpenTelemetry GenAI semantic conventions (names in
+:mod:`agentotel.semconv`); :func:`memory_size` reports the size of a memory store.
+Each instrument is a context manager and a decorator (sync, ``async def``, generators,
+async generators). At run time nothing here raises into the application; only
+:func:`init` may raise :class:`ConfigError`, for an invalid argument.
 """
 
 from agentotel._settings import ConfigError
@@ -16,12 +17,18 @@ from agentotel.operations import (
     Agent,
     Guardrail,
     LLMCall,
+    Memory,
+    MemorySize,
     Operation,
+    Retrieval,
     Tool,
     Workflow,
     agent,
     guardrail,
     llm,
+    memory,
+    memory_size,
+    retrieval,
     tool,
     workflow,
 )
@@ -31,7 +38,10 @@ __all__ = [
     "ConfigError",
     "Guardrail",
     "LLMCall",
+    "Memory",
+    "MemorySize",
     "Operation",
+    "Retrieval",
     "Telemetry",
     "Tool",
     "Workflow",
@@ -41,6 +51,9 @@ __all__ = [
     "guardrail",
     "init",
     "llm",
+    "memory",
+    "memory_size",
+    "retrieval",
     "shutdown",
     "tool",
     "workflow",

@@ -2,13 +2,32 @@
 
 Names, units and advised bucket boundaries come from :mod:`agentotel.semconv` (GenAI
 metrics semantic conventions, https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/).
+
+The memory-size gauges are observable: the application registers callbacks
+(``agentotel.memory_size``) in :data:`MEMORY_SIZES`, one process-wide registry that the
+gauges of every meter provider read at each collection, so a callback registered before
+``init()`` reports on the providers ``init()`` installs.
 """
 
 from __future__ import annotations
 
-from opentelemetry.metrics import Counter, Histogram, Meter, UpDownCounter
+import math
+import threading
+from collections.abc import Callable, Iterable
+
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Counter,
+    Histogram,
+    Meter,
+    ObservableGauge,
+    Observation,
+    UpDownCounter,
+)
+from opentelemetry.util.types import AttributeValue
 
 from agentotel import semconv as sc
+from agentotel._errors import safe_repr, warn, warn_failure
 
 
 class Instruments:
@@ -60,3 +79,128 @@ class Instruments:
             unit=sc.UNIT_INVOCATIONS,
             description="Agent invocations in progress.",
         )
+        self.memory_operation_duration: Histogram = meter.create_histogram(
+            sc.METRIC_MEMORY_OPERATION_DURATION,
+            unit=sc.UNIT_SECONDS,
+            description="Duration of memory operations.",
+            explicit_bucket_boundaries_advisory=sc.BUCKETS_OPERATION_DURATION,
+        )
+        self.memory_operations: Counter = meter.create_counter(
+            sc.METRIC_MEMORY_OPERATIONS,
+            unit=sc.UNIT_OPERATIONS,
+            description="Memory operations by operation, memory type and outcome.",
+        )
+        self.memory_size: ObservableGauge = meter.create_observable_gauge(
+            sc.METRIC_MEMORY_SIZE,
+            callbacks=[MEMORY_SIZES.callback(sc.METRIC_MEMORY_SIZE)],
+            unit=sc.UNIT_BYTES,
+            description="Size of a memory store as the application reports it.",
+        )
+        self.memory_record_count: ObservableGauge = meter.create_observable_gauge(
+            sc.METRIC_MEMORY_RECORD_COUNT,
+            callbacks=[MEMORY_SIZES.callback(sc.METRIC_MEMORY_RECORD_COUNT)],
+            unit=sc.UNIT_RECORDS,
+            description="Records in a memory store as the application reports it.",
+        )
+
+
+class _Report:
+    """One registered callback: the gauge it feeds, its attributes, whether it failed."""
+
+    __slots__ = ("metric", "attributes", "read", "complained")
+
+    def __init__(
+        self, metric: str, attributes: dict[str, AttributeValue], read: Callable[[], object]
+    ) -> None:
+        self.metric = metric
+        self.attributes = attributes
+        self.read = read
+        self.complained = False  # a failure of this callback has been logged
+
+
+class MemorySizeReports:
+    """The memory sizes the application reports, read when metrics are collected.
+
+    One report per gauge, store and memory type: registering the same three again
+    replaces the earlier callback. A callback that raises, or returns something that is
+    not a finite number >= 0, is left out of that collection; the first such failure of
+    each callback is logged (with the traceback when it raised), later ones are not.
+    Callbacks run on the metric reader's thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reports: dict[tuple[str, tuple[tuple[str, AttributeValue], ...]], _Report] = {}
+
+    def add(
+        self, metric: str, attributes: dict[str, AttributeValue], read: Callable[[], object]
+    ) -> object:
+        """Register ``read`` for ``metric`` with ``attributes``; returns a token for
+        :meth:`remove`."""
+        key = (metric, tuple(sorted(attributes.items())))
+        report = _Report(metric, attributes, read)
+        with self._lock:
+            self._reports[key] = report
+        return report
+
+    def remove(self, token: object) -> None:
+        """Stop the report ``token`` stands for (nothing if it was replaced or removed)."""
+        with self._lock:
+            for key, report in list(self._reports.items()):
+                if report is token:
+                    del self._reports[key]
+
+    def clear(self) -> None:
+        """Forget every report."""
+        with self._lock:
+            self._reports.clear()
+
+    def callback(self, metric: str) -> Callable[[CallbackOptions], Iterable[Observation]]:
+        """The observable-gauge callback for ``metric``."""
+
+        def observe(options: CallbackOptions) -> Iterable[Observation]:
+            return self.observe(metric)
+
+        return observe
+
+    def observe(self, metric: str) -> list[Observation]:
+        """One observation per report for ``metric`` whose callback gave a size."""
+        with self._lock:
+            reports = [r for r in self._reports.values() if r.metric == metric]
+        observations = []
+        for report in reports:
+            try:
+                value = report.read()
+            except Exception:  # noqa: BLE001 - the application's callback
+                if not report.complained:
+                    report.complained = True
+                    warn_failure(
+                        f"read {metric} {report.attributes}: the callback raised; its value"
+                        " is left out (logged once)"
+                    )
+                continue
+            size = _size(value)
+            if size is not None:
+                observations.append(Observation(size, report.attributes))
+            elif not report.complained:
+                report.complained = True
+                warn(
+                    f"{metric} {report.attributes}: the callback returned {safe_repr(value)},"
+                    " not a number >= 0; left out (logged once)"
+                )
+        return observations
+
+
+def _size(value: object) -> int | float | None:
+    """``value`` if it is a size a gauge can hold (an int64 or a finite float, >= 0)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return int(value) if 0 <= value < 2**63 else None
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) and value >= 0 else None
+    return None
+
+
+#: The process-wide registry ``agentotel.memory_size`` adds to.
+MEMORY_SIZES = MemorySizeReports()

@@ -2,7 +2,8 @@
 
 Selected with ``OTEL_TRACES_EXPORTER=agentotel_console`` (``console`` keeps the SDK's
 JSON exporter). Spans are held per trace until the trace's local root span ends, then
-the tree is printed: operation and name, duration, tokens, cost, guardrail verdicts and
+the tree is printed: operation and name, duration, tokens, cost, retrieved documents,
+memory operations (store, type, records found or written), guardrail verdicts and
 errors. A development tool: it writes to a stream, never to the network.
 """
 
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Sequence
-from typing import TextIO
+from collections.abc import Mapping, Sequence
+from typing import Any, TextIO
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -29,11 +30,18 @@ def _duration(span: ReadableSpan) -> str:
     return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
 
 
+def _memory_title(attrs: Mapping[str, Any]) -> str:
+    """`` {store} ({memory type})`` after a memory span's name (it is the operation alone)."""
+    store = attrs.get(sc.GEN_AI_MEMORY_STORE_ID)
+    kind = attrs.get(sc.MEMORY_TYPE)
+    return (f" {store}" if store is not None else "") + (f" ({kind})" if kind is not None else "")
+
+
 def describe(span: ReadableSpan) -> str:
     """One line for one span: name, duration and the GenAI facts worth reading."""
     attrs = span.attributes or {}
     failed = span.status.status_code is StatusCode.ERROR
-    parts = [("✗ " if failed else "") + span.name, _duration(span)]
+    parts = [("✗ " if failed else "") + span.name + _memory_title(attrs), _duration(span)]
     if sc.GEN_AI_RESPONSE_MODEL in attrs and attrs[sc.GEN_AI_RESPONSE_MODEL] != attrs.get(
         sc.GEN_AI_REQUEST_MODEL
     ):
@@ -50,6 +58,13 @@ def describe(span: ReadableSpan) -> str:
     cost = attrs.get(sc.LLM_COST_USD)
     if isinstance(cost, float):
         parts.append(f"${cost:.6f}")
+    documents = attrs.get(sc.RETRIEVAL_DOCUMENT_COUNT)
+    if documents is not None:
+        parts.append(f"documents={documents}")
+    records = attrs.get(sc.GEN_AI_MEMORY_RECORD_COUNT)
+    if records is not None:
+        found = attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_SEARCH_MEMORY
+        parts.append(f"{'hits' if found else 'records'}={records}")
     verdict = attrs.get(sc.GUARDRAIL_VERDICT)
     if verdict is not None:
         reason = attrs.get(sc.GUARDRAIL_REASON)

@@ -98,6 +98,78 @@ GEN_AI_TOOL_TYPE: Final = _genai.GEN_AI_TOOL_TYPE
 GEN_AI_TOOL_CALL_ID: Final = _genai.GEN_AI_TOOL_CALL_ID
 GEN_AI_TOOL_DESCRIPTION: Final = _genai.GEN_AI_TOOL_DESCRIPTION
 
+# --------------------------------------------------------------------------- retrieval
+# The retrieval span of semantic-conventions-genai ("Retrievals", docs/gen-ai/gen-ai-spans.md)
+# as opentelemetry-util-genai 1.3b0 emits it (TelemetryHandler.retrieval): CLIENT span
+# `retrieval {gen_ai.data_source.id}`, metric gen_ai.client.operation.duration only.
+OP_RETRIEVAL: Final = _genai.GenAiOperationNameValues.RETRIEVAL.value
+GEN_AI_DATA_SOURCE_ID: Final = _genai.GEN_AI_DATA_SOURCE_ID
+# util-genai 1.3b0 writes gen_ai.retrieval.top_k (the semconv package has no constant); the
+# newer draft lists gen_ai.request.top_k on the retrieval span. We follow the helper.
+GEN_AI_RETRIEVAL_TOP_K: Final = "gen_ai.retrieval.top_k"
+GEN_AI_RETRIEVAL_QUERY_TEXT: Final = _genai.GEN_AI_RETRIEVAL_QUERY_TEXT  # opt-in content
+GEN_AI_RETRIEVAL_DOCUMENTS: Final = _genai.GEN_AI_RETRIEVAL_DOCUMENTS  # opt-in content (JSON)
+RETRIEVAL_CONTENT_ATTRIBUTES: Final = (GEN_AI_RETRIEVAL_QUERY_TEXT, GEN_AI_RETRIEVAL_DOCUMENTS)
+# No convention counts the documents; agentotel's own (not content: a number).
+RETRIEVAL_DOCUMENT_COUNT: Final = "agentotel.retrieval.document.count"
+
+# --------------------------------------------------------------------------- memory
+# The memory spans of semantic-conventions-genai ("Memory", docs/gen-ai/gen-ai-spans.md,
+# added by open-telemetry/semantic-conventions-genai#140; read at commit 002c8a6e): span
+# name `{gen_ai.operation.name}`, kind CLIENT (MAY be INTERNAL in-process). No metrics
+# there and no memory type: those are agentotel's own.
+OP_CREATE_MEMORY_STORE: Final = "create_memory_store"
+OP_DELETE_MEMORY_STORE: Final = "delete_memory_store"
+OP_CREATE_MEMORY: Final = "create_memory"
+OP_UPDATE_MEMORY: Final = "update_memory"
+OP_UPSERT_MEMORY: Final = "upsert_memory"
+OP_SEARCH_MEMORY: Final = "search_memory"
+OP_DELETE_MEMORY: Final = "delete_memory"
+MEMORY_OPERATIONS: Final = (
+    OP_CREATE_MEMORY_STORE,
+    OP_DELETE_MEMORY_STORE,
+    OP_CREATE_MEMORY,
+    OP_UPDATE_MEMORY,
+    OP_UPSERT_MEMORY,
+    OP_SEARCH_MEMORY,
+    OP_DELETE_MEMORY,
+)
+#: Plain words ``agentotel.memory()`` also accepts, each mapped to one draft operation
+#: ("store" does not say whether the record exists: the draft's upsert_memory).
+MEMORY_OPERATION_ALIASES: Final[dict[str, str]] = {
+    "store": OP_UPSERT_MEMORY,
+    "retrieve": OP_SEARCH_MEMORY,
+    "search": OP_SEARCH_MEMORY,
+    "update": OP_UPDATE_MEMORY,
+    "delete": OP_DELETE_MEMORY,
+}
+GEN_AI_MEMORY_STORE_ID: Final = "gen_ai.memory.store.id"
+GEN_AI_MEMORY_RECORD_ID: Final = "gen_ai.memory.record.id"
+GEN_AI_MEMORY_RECORD_COUNT: Final = "gen_ai.memory.record.count"
+GEN_AI_MEMORY_QUERY_TEXT: Final = "gen_ai.memory.query.text"  # opt-in content
+GEN_AI_MEMORY_RECORDS: Final = "gen_ai.memory.records"  # opt-in content (JSON)
+MEMORY_CONTENT_ATTRIBUTES: Final = (GEN_AI_MEMORY_QUERY_TEXT, GEN_AI_MEMORY_RECORDS)
+MEMORY_TYPE: Final = "agentotel.memory.type"  # short_term, long_term, vector, episodic, ...
+MEMORY_OUTCOME: Final = "agentotel.memory.outcome"
+MEMORY_OUTCOME_SUCCESS: Final = "success"
+MEMORY_OUTCOME_ERROR: Final = "error"
+METRIC_MEMORY_OPERATION_DURATION: Final = "agentotel.memory.operation.duration"  # s
+METRIC_MEMORY_OPERATIONS: Final = "agentotel.memory.operations"
+METRIC_MEMORY_SIZE: Final = "agentotel.memory.size"  # observable gauge, By
+METRIC_MEMORY_RECORD_COUNT: Final = "agentotel.memory.record.count"  # observable gauge
+UNIT_OPERATIONS: Final = "{operation}"
+UNIT_BYTES: Final = "By"
+UNIT_RECORDS: Final = "{record}"
+#: ``agentotel.memory_size(unit=...)`` -> the gauge it reports on.
+MEMORY_SIZE_UNITS: Final[dict[str, str]] = {
+    "record": METRIC_MEMORY_RECORD_COUNT,
+    "By": METRIC_MEMORY_SIZE,
+}
+PROM_MEMORY_OPERATION_DURATION: Final = "agentotel_memory_operation_duration_seconds"
+PROM_MEMORY_OPERATIONS: Final = "agentotel_memory_operations_total"
+PROM_MEMORY_SIZE: Final = "agentotel_memory_size_bytes"
+PROM_MEMORY_RECORD_COUNT: Final = "agentotel_memory_record_count"
+
 # --------------------------------------------------------------------------- content (opt-in)
 GEN_AI_INPUT_MESSAGES: Final = _genai.GEN_AI_INPUT_MESSAGES
 GEN_AI_OUTPUT_MESSAGES: Final = _genai.GEN_AI_OUTPUT_MESSAGES
@@ -110,6 +182,8 @@ CONTENT_ATTRIBUTES: Final = (
     GEN_AI_SYSTEM_INSTRUCTIONS,
     GEN_AI_TOOL_CALL_ARGUMENTS,
     GEN_AI_TOOL_CALL_RESULT,
+    *RETRIEVAL_CONTENT_ATTRIBUTES,
+    *MEMORY_CONTENT_ATTRIBUTES,
 )
 #: the spec's event for inference details (content in structured form).
 EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"

@@ -8,7 +8,10 @@ The same operations go once through agentotel and once through the helper's
   cache-read and cache-write tokens) and a tool call (name, type, call id, description);
 - LLM failure: the provider call raises ``requests.exceptions.HTTPError``, which
   propagates out of the agent and the workflow;
-- tool failure: the tool raises ``TimeoutError``, which the agent handles.
+- tool failure: the tool raises ``TimeoutError``, which the agent handles;
+- retrieval: inside the same workflow and agent, a retrieval from a data source (provider,
+  embedding model, server, top-k) that returns two documents;
+- retrieval failure: the retrieval raises ``ConnectionError``, which the agent handles.
 
 Both must give the same span names, kinds, parents, status codes, span attribute keys and
 values, metric names, units, histogram bucket boundaries and metric attribute sets.
@@ -36,6 +39,7 @@ agentotel records an ``exception`` event on a failed span, the helper records no
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +61,7 @@ from opentelemetry.util.genai.environment_variables import (
 )
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import InferenceInvocation
+from opentelemetry.util.genai.types import RetrievalDocument
 
 import agentotel
 from agentotel import _runtime
@@ -88,8 +93,16 @@ TOOL_TYPE = "function"
 TOOL_CALL_ID = "call_7Qx"
 TOOL_DESCRIPTION = "Searches the web"
 
+DATA_SOURCE = "kb-support-articles"
+RETRIEVAL_PROVIDER = "openai"
+EMBEDDING_MODEL = "text-embedding-3-small"
+TOP_K = 5
+DOCUMENTS = [("doc-17", 0.91), ("doc-4", 0.74)]
+QUERY = "how do I reset my password"
+
 LLM_ERROR_MESSAGE = "503 Server Error: Service Unavailable"
 TOOL_ERROR_MESSAGE = "search backend timed out"
+RETRIEVAL_ERROR_MESSAGE = "vector store unreachable"
 
 
 def _ours_chat() -> agentotel.LLMCall:
@@ -212,15 +225,71 @@ def oracle_tool_failure(handler: TelemetryHandler) -> None:
                 raise TimeoutError(TOOL_ERROR_MESSAGE)
 
 
+@contextlib.contextmanager
+def _ours_retrieval() -> Iterator[agentotel.Retrieval]:
+    with agentotel.retrieval(
+        DATA_SOURCE,
+        provider=RETRIEVAL_PROVIDER,
+        request_model=EMBEDDING_MODEL,
+        server_address=SERVER_ADDRESS,
+        server_port=SERVER_PORT,
+        top_k=TOP_K,
+    ) as lookup:
+        yield lookup
+
+
+@contextlib.contextmanager
+def _oracle_retrieval(handler: TelemetryHandler) -> Iterator[Any]:
+    with handler.retrieval(
+        data_source_id=DATA_SOURCE,
+        provider=RETRIEVAL_PROVIDER,
+        request_model=EMBEDDING_MODEL,
+        server_address=SERVER_ADDRESS,
+        server_port=SERVER_PORT,
+    ) as retrieval:
+        retrieval.top_k = TOP_K
+        yield retrieval
+
+
+def ours_retrieval() -> None:
+    with _ours_agent_run():
+        with _ours_retrieval() as lookup:
+            lookup.record_query(QUERY)
+            lookup.record_documents([{"id": i, "score": score} for i, score in DOCUMENTS])
+
+
+def oracle_retrieval(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        with _oracle_retrieval(handler) as retrieval:
+            retrieval.query_text = QUERY
+            retrieval.documents = [RetrievalDocument(id=i, score=score) for i, score in DOCUMENTS]
+
+
+def ours_retrieval_failure() -> None:
+    with _ours_agent_run():
+        with contextlib.suppress(ConnectionError):
+            with _ours_retrieval():
+                raise ConnectionError(RETRIEVAL_ERROR_MESSAGE)
+
+
+def oracle_retrieval_failure(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        with contextlib.suppress(ConnectionError):
+            with _oracle_retrieval(handler):
+                raise ConnectionError(RETRIEVAL_ERROR_MESSAGE)
+
+
 # --------------------------------------------------------------------------- the expected telemetry
 
 WORKFLOW_SPAN = f"invoke_workflow {WORKFLOW}"
 AGENT_SPAN = f"invoke_agent {AGENT}"
 CHAT_SPAN = f"chat {MODEL}"
 TOOL_SPAN = f"execute_tool {TOOL}"
+RETRIEVAL_SPAN = f"retrieval {DATA_SOURCE}"
 
 LLM_ERROR_TYPE = "requests.exceptions.HTTPError"
 TOOL_ERROR_TYPE = "TimeoutError"
+RETRIEVAL_ERROR_TYPE = "ConnectionError"
 
 WORKFLOW_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.operation.name": "invoke_workflow",
@@ -261,6 +330,15 @@ TOOL_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.tool.call.id": TOOL_CALL_ID,
     "gen_ai.tool.description": TOOL_DESCRIPTION,
 }
+RETRIEVAL_ATTRIBUTES: dict[str, Any] = {  # no conversation id: the helper sets none
+    "gen_ai.operation.name": "retrieval",
+    "gen_ai.data_source.id": DATA_SOURCE,
+    "gen_ai.provider.name": RETRIEVAL_PROVIDER,
+    "gen_ai.request.model": EMBEDDING_MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+    "gen_ai.retrieval.top_k": TOP_K,
+}
 
 CHAT_METRIC_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.operation.name": "chat",
@@ -272,6 +350,13 @@ CHAT_METRIC_ATTRIBUTES: dict[str, Any] = {
 TOOL_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.tool.name": TOOL, "gen_ai.tool.type": TOOL_TYPE}
 AGENT_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.agent.name": AGENT}
 WORKFLOW_METRIC_ATTRIBUTES: dict[str, Any] = {"gen_ai.workflow.name": WORKFLOW}
+RETRIEVAL_METRIC_ATTRIBUTES: dict[str, Any] = {  # never the data source id
+    "gen_ai.operation.name": "retrieval",
+    "gen_ai.provider.name": RETRIEVAL_PROVIDER,
+    "gen_ai.request.model": EMBEDDING_MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+}
 
 OPERATION_DURATION_BUCKETS = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
@@ -422,8 +507,57 @@ TOOL_FAILURE = Scenario(
     extra_metrics={"agentotel.agent.active"},
 )
 
-SCENARIOS = (SUCCESS, LLM_FAILURE, TOOL_FAILURE)
-FAILURES = (LLM_FAILURE, TOOL_FAILURE)
+RETRIEVAL = Scenario(
+    name="retrieval",
+    run_ours=ours_retrieval,
+    run_oracle=oracle_retrieval,
+    spans={
+        WORKFLOW_SPAN: SpanShape(SpanKind.INTERNAL, None, StatusCode.UNSET, WORKFLOW_ATTRIBUTES),
+        AGENT_SPAN: SpanShape(SpanKind.INTERNAL, WORKFLOW_SPAN, StatusCode.UNSET, AGENT_ATTRIBUTES),
+        RETRIEVAL_SPAN: SpanShape(
+            SpanKind.CLIENT, AGENT_SPAN, StatusCode.UNSET, RETRIEVAL_ATTRIBUTES
+        ),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [RETRIEVAL_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_span_attributes={RETRIEVAL_SPAN: {"agentotel.retrieval.document.count"}},
+    extra_metrics={"agentotel.agent.active"},
+)
+
+RETRIEVAL_FAILURE = Scenario(
+    name="retrieval-failure",
+    run_ours=ours_retrieval_failure,
+    run_oracle=oracle_retrieval_failure,
+    spans={
+        WORKFLOW_SPAN: SpanShape(SpanKind.INTERNAL, None, StatusCode.UNSET, WORKFLOW_ATTRIBUTES),
+        AGENT_SPAN: SpanShape(SpanKind.INTERNAL, WORKFLOW_SPAN, StatusCode.UNSET, AGENT_ATTRIBUTES),
+        RETRIEVAL_SPAN: SpanShape(
+            SpanKind.CLIENT,
+            AGENT_SPAN,
+            StatusCode.ERROR,
+            {**RETRIEVAL_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [
+            {**RETRIEVAL_METRIC_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ],
+        "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_metrics={"agentotel.agent.active"},
+)
+
+SCENARIOS = (SUCCESS, LLM_FAILURE, TOOL_FAILURE, RETRIEVAL, RETRIEVAL_FAILURE)
+FAILURES = (LLM_FAILURE, TOOL_FAILURE, RETRIEVAL_FAILURE)
+ERROR_MESSAGES = {
+    LLM_FAILURE.name: LLM_ERROR_MESSAGE,
+    TOOL_FAILURE.name: TOOL_ERROR_MESSAGE,
+    RETRIEVAL_FAILURE.name: RETRIEVAL_ERROR_MESSAGE,
+}
 
 
 # --------------------------------------------------------------------------- recording
@@ -614,7 +748,7 @@ def test_agentotel_adds_only_its_own_namespaced_span_attributes(scenario, ours, 
 @pytest.mark.parametrize("failure", FAILURES, ids=lambda s: s.name)
 def test_error_status_description_is_the_exception_message_like_oracle(failure, ours, oracle):
     recorded = record(failure, ours, oracle)
-    message = LLM_ERROR_MESSAGE if failure is LLM_FAILURE else TOOL_ERROR_MESSAGE
+    message = ERROR_MESSAGES[failure.name]
     expected = {name: message for name, s in failure.spans.items() if s.status is StatusCode.ERROR}
     theirs = {
         name: span.status.description
@@ -688,3 +822,36 @@ def test_agentotel_adds_only_its_own_namespaced_metrics(scenario, ours, oracle):
     recorded = record(scenario, ours, oracle)
     extra = set(recorded.ours.metric_shapes()) - set(recorded.oracle.metric_shapes())
     assert extra == scenario.extra_metrics
+
+
+# --------------------------------------------------------------------------- retrieval content
+
+
+def test_retrieval_content_matches_oracle_when_captured_on_spans(
+    ours: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With span capture on both sides: the same query text, the same documents (as JSON
+    values; agentotel writes its usual JSON spacing, the helper a compact one)."""
+    monkeypatch.setenv(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT, "SPAN_ONLY")
+    oracle_capture = Capture()
+    handler = TelemetryHandler(
+        tracer_provider=oracle_capture.tracer_provider,
+        meter_provider=oracle_capture.meter_provider,
+        logger_provider=oracle_capture.logger_provider,
+    )
+    runtime = _runtime.current()
+    _runtime.install(
+        Runtime(runtime.tracer, runtime.instruments, runtime.prices, capture="SPAN_ONLY")
+    )
+    try:
+        ours_retrieval()
+        oracle_retrieval(handler)
+        theirs = dict(oracle_capture.spans()[RETRIEVAL_SPAN].attributes or {})
+        mine = dict(ours.spans()[RETRIEVAL_SPAN].attributes or {})
+    finally:
+        oracle_capture.shutdown()
+    expected_documents = [{"id": i, "score": score} for i, score in DOCUMENTS]
+    for attributes in (theirs, mine):
+        assert attributes["gen_ai.retrieval.query.text"] == QUERY
+        assert json.loads(attributes["gen_ai.retrieval.documents"]) == expected_documents
+    assert _without_own(mine).keys() == theirs.keys()

@@ -52,6 +52,30 @@ def test_trace_printed_as_tree_when_root_ends(console):
     assert lines[3].endswith("verdict=modify (email)")
 
 
+def test_retrieval_documents_and_memory_operations_are_shown(console):
+    with agentotel.agent("assistant"):
+        with agentotel.memory(
+            "search_memory", store="conversation", memory_type="short_term"
+        ) as mem:
+            mem.record_memories(["a", "b", "c"])
+        with agentotel.retrieval("kb-support", provider="chroma") as lookup:
+            lookup.record_documents([{"id": "doc-1", "score": 0.9}] * 5)
+        with agentotel.memory("upsert_memory", store="user-prefs") as mem:
+            mem.record_memories(count=2)
+        with agentotel.memory("create_memory_store"):
+            pass
+    lines = console.getvalue().splitlines()
+    assert lines[0].startswith("invoke_agent assistant  ")
+    assert lines[1].startswith("├─ search_memory conversation (short_term)  ")
+    assert lines[1].endswith("ms  hits=3")
+    assert lines[2].startswith("├─ retrieval kb-support  ")
+    assert lines[2].endswith("ms  documents=5")
+    assert lines[3].startswith("├─ upsert_memory user-prefs  ")
+    assert lines[3].endswith("ms  records=2")
+    assert lines[4].startswith("└─ create_memory_store  ")
+    assert lines[4].endswith("ms")
+
+
 def test_errors_are_marked(console):
     with pytest.raises(TimeoutError):
         with agentotel.workflow("wf"):

@@ -5,7 +5,8 @@ API methods must not throw when used incorrectly at run time. Property: for host
 inputs (cycles, non-string keys, bytes, NaN/inf, huge strings and ints, objects whose
 ``__repr__``/``__str__`` raise, wrong types in every argument) in every content capture
 mode, on every entry point — constructors, ``__enter__``/``__exit__``, ``record_*``,
-``verdict``, ``fail``, ``set_attribute``, decorated calls of all four function kinds:
+``verdict``, ``fail``, ``set_attribute``, decorated calls of all four function kinds,
+``memory_size`` registrations and the collections that call their callbacks:
 
 - no exception raised by agentotel reaches the caller;
 - a decorated function runs exactly once per call and its return value, yielded values
@@ -28,9 +29,13 @@ from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 
+# util-genai's handler imported, as any instrumentation does: its nesting contracts are
+# live, so the inner and outer roles of llm() and retrieval() are exercised too
+from opentelemetry.util.genai import handler as _util_genai_handler  # noqa: F401
+
 import agentotel
 from agentotel import _runtime
-from agentotel._instruments import Instruments
+from agentotel._instruments import MEMORY_SIZES, Instruments
 from agentotel._runtime import Runtime
 from agentotel.content import CAPTURE_MODES
 from agentotel.cost import load_price_table
@@ -312,12 +317,137 @@ def test_tool_and_guardrail_never_raise(
             assert check.current_verdict in ("allow", "deny", "modify", "warn")
 
 
+@EXAMPLES
+@given(
+    data_source=TEXT_OR_HOSTILE,
+    options=st.tuples(TEXT_OR_HOSTILE, TEXT_OR_HOSTILE, TEXT_OR_HOSTILE),
+    port=INT_OR_HOSTILE,
+    top_k=INT_OR_HOSTILE,
+    query=TEXT_OR_HOSTILE,
+    documents=st.lists(HOSTILE, max_size=4) | HOSTILE,
+    attribute=st.tuples(TEXT_OR_HOSTILE, HOSTILE),
+    failure=st.tuples(TEXT_OR_HOSTILE, TEXT_OR_HOSTILE),
+    nested=st.booleans(),
+    raise_inside=st.booleans(),
+    error_type=USER_ERRORS,
+)
+def test_retrieval_never_raises(
+    counter, data_source, options, port, top_k, query, documents, attribute, failure, nested,
+    raise_inside, error_type,
+):
+    error = error_type("the application's own")
+    with Spans(counter):
+        try:
+            with agentotel.retrieval(
+                data_source,
+                provider=options[0],
+                request_model=options[1],
+                server_address=options[2],
+                server_port=port,
+                top_k=top_k,
+            ) as lookup:
+                lookup.record_query(query)
+                lookup.record_documents(documents)
+                lookup.set_attribute(*attribute)
+                lookup.fail(*failure)
+                if nested:  # inside another retrieval: publishes to the outer one
+                    with agentotel.retrieval(options[0], top_k=top_k) as inner:
+                        inner.record_query(query)
+                        inner.record_documents(documents)
+                if raise_inside:
+                    raise error
+        except UserError as raised:
+            assert raised is error
+        else:
+            assert not raise_inside
+
+
+@EXAMPLES
+@given(
+    operation=st.sampled_from(["search_memory", "upsert_memory", "store", "delete"]) | HOSTILE,
+    options=st.lists(TEXT_OR_HOSTILE, min_size=5, max_size=5),
+    port=INT_OR_HOSTILE,
+    query=TEXT_OR_HOSTILE,
+    records=st.lists(HOSTILE, max_size=4) | HOSTILE,
+    count=INT_OR_HOSTILE,
+    failure=st.tuples(TEXT_OR_HOSTILE, TEXT_OR_HOSTILE),
+    raise_inside=st.booleans(),
+    error_type=USER_ERRORS,
+)
+def test_memory_never_raises(
+    counter, operation, options, port, query, records, count, failure, raise_inside, error_type
+):
+    error = error_type("the application's own")
+    with Spans(counter):
+        try:
+            with agentotel.memory(
+                operation,
+                store=options[0],
+                memory_type=options[1],
+                record_id=options[2],
+                provider=options[3],
+                server_address=options[4],
+                server_port=port,
+            ) as mem:
+                mem.record_query(query)
+                mem.record_memories(records)
+                mem.record_memories(records, count=count)
+                mem.record_memories(count=count)
+                mem.fail(*failure)
+                if raise_inside:
+                    raise error
+        except UserError as raised:
+            assert raised is error
+        else:
+            assert not raise_inside
+
+
+class SizeCallbackError(Exception):
+    """Raised by a memory-size callback; must never reach the collection's caller."""
+
+
+@EXAMPLES
+@given(
+    store=TEXT_OR_HOSTILE,
+    memory_type=TEXT_OR_HOSTILE,
+    unit=st.sampled_from(["record", "By"]) | HOSTILE,
+    value=st.integers(min_value=0, max_value=10**6) | st.floats() | HOSTILE,
+    raises=st.booleans(),
+    callable_callback=st.booleans(),
+)
+def test_memory_size_and_its_collection_never_raise(
+    counter, store, memory_type, unit, value, raises, callable_callback
+):
+    reader = InMemoryMetricReader()
+    meter_provider = MeterProvider(metric_readers=[reader])
+    Instruments(meter_provider.get_meter("agentotel"))
+
+    def size() -> Any:
+        if raises:
+            raise SizeCallbackError("store offline")
+        return value
+
+    try:
+        handle = agentotel.memory_size(
+            store, size if callable_callback else value, memory_type=memory_type, unit=unit
+        )
+        reader.get_metrics_data()
+        reader.get_metrics_data()
+        handle.unregister()
+        handle.unregister()
+    finally:
+        MEMORY_SIZES.clear()
+        meter_provider.shutdown()
+
+
 # --------------------------------------------------------------------------- decorators
 INSTRUMENTS = {
     "workflow": lambda name: agentotel.workflow(name),
     "agent": lambda name: agentotel.agent(name),
     "tool": lambda name: agentotel.tool(name),
     "guardrail": lambda name: agentotel.guardrail(name),
+    "retrieval": lambda name: agentotel.retrieval(name),
+    "memory": lambda name: agentotel.memory(name),
 }
 
 
@@ -394,4 +524,13 @@ def test_decorated_functions_run_once_and_return_unchanged(
 @EXAMPLES
 @given(name=TEXT_OR_HOSTILE, target=HOSTILE)
 def test_decorating_something_that_is_not_a_function_returns_it(counter, name, target):
-    assert agentotel.tool(name)(target) is target
+    for make in INSTRUMENTS.values():
+        assert make(name)(target) is target
+
+
+def test_a_bare_memory_decorator_returns_the_function_unchanged(counter):
+    def function() -> str:
+        return "result"
+
+    assert agentotel.memory(function) is function  # type: ignore[arg-type]
+    assert function() == "result"

@@ -2,12 +2,13 @@
 
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
-guardrail, an agent, a priced LLM call (so a cost is recorded) and a tool, then it waits
-on stdin. Its ``/metrics`` is scraped once and parsed with ``prometheus_client``; every
-name in the README's "Prometheus name" column, every ``semconv.PROM_*`` constant and
-every agentotel metric the dashboards and ``alerts.yml`` query must be among the served
-sample names. A histogram's base name counts as served when its ``_bucket``, ``_sum``
-and ``_count`` series are.
+guardrail, an agent, a priced LLM call (so a cost is recorded), a tool, a retrieval and a
+memory search, and two memory sizes (records and bytes), then it waits on stdin. Its
+``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
+README's "Prometheus name" column, every ``semconv.PROM_*`` constant and every agentotel
+metric the dashboards and ``alerts.yml`` query must be among the served sample names. A
+histogram's base name counts as served when its ``_bucket``, ``_sum`` and ``_count``
+series are.
 """
 
 from __future__ import annotations
@@ -56,6 +57,12 @@ with agentotel.workflow("names-check"):
             )
         with agentotel.tool("lookup_order"):
             pass
+        with agentotel.retrieval("kb-orders", provider="chroma") as lookup:
+            lookup.record_documents(["doc-1"])
+        with agentotel.memory("search_memory", store="conversation", memory_type="short_term"):
+            pass
+agentotel.memory_size("conversation", lambda: 3, memory_type="short_term")
+agentotel.memory_size("conversation", lambda: 2048, memory_type="short_term", unit="By")
 print({READY_LINE.decode()!r}, flush=True)
 sys.stdin.read()
 """

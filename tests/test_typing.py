@@ -1,5 +1,6 @@
 """Static typing of the public surface: mypy --strict rejects a misspelled method or
-setting, and accepts the documented use. ``__enter__`` returns the kind's own type."""
+setting, and accepts the documented use. ``__enter__`` returns the kind's own type
+(``Retrieval``, ``Memory``, ... — a misspelled method on the ``as`` target is an error)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,13 @@ CORRECT = """
         t.record_result({"hits": 3})
     with agentotel.agent("planner") as a:
         a.record_input(["hello"])
+    with agentotel.retrieval("kb", provider="chroma", top_k=5) as lookup:
+        lookup.record_query("refund policy")
+        lookup.record_documents([{"id": "doc-1", "score": 0.9}])
+    with agentotel.memory("search_memory", store="conversation", memory_type="short_term") as m:
+        m.record_memories(["prefers dark mode"], count=1)
+    size = agentotel.memory_size("conversation", lambda: 3, memory_type="short_term")
+    size.unregister()
     settings = resolve({})
     protocol: str = settings.traces.protocol
     exporters: tuple[str, ...] = settings.traces_exporter
@@ -33,6 +41,10 @@ MISSPELLED = {
     'call.record_response(input_tokens="many")': 'Argument "input_tokens" to "record_response"',
     'check.verdcit("deny")': '"Guardrail" has no attribute "verdcit"',
     "t.record_reslt(1)": '"Tool" has no attribute "record_reslt"',
+    "lookup.record_documnets([])": '"Retrieval" has no attribute "record_documnets"',
+    "m.record_memory([])": '"Memory" has no attribute "record_memory"',
+    'm.record_memories(count="3")': 'Argument "count" to "record_memories"',
+    "size.unregistr()": '"MemorySize" has no attribute "unregistr"',
     "settings.traces_exportr": '"Settings" has no attribute "traces_exportr"',
     'agentotel.init("svc", enviroment="prod")': 'Unexpected keyword argument "enviroment"',
 }

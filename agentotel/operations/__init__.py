@@ -1,9 +1,12 @@
 """The GenAI operations: one module per kind, one lifecycle base, one decorator factory.
 
 - :mod:`._operation` — :class:`Operation`, the span + metric lifecycle every kind shares;
-- :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail` — the
-  kinds, each with its factory function (``agentotel.tool(...)`` is :func:`.tool.tool`);
+- :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail`,
+  :mod:`.retrieval`, :mod:`.memory` — the kinds, each with its factory function
+  (``agentotel.tool(...)`` is :func:`.tool.tool`);
 - :mod:`._decorators` — the decorator factory for the four kinds of functions;
+- :mod:`._genai_context`, :mod:`._retrieval_context` — ``opentelemetry-util-genai``'s
+  nesting contracts for inferences and retrievals;
 - :mod:`._runtime` — the tracer, instruments and switches ``init()`` installs.
 """
 
@@ -11,6 +14,8 @@ from agentotel.operations._operation import Operation
 from agentotel.operations.agent import Agent, agent
 from agentotel.operations.guardrail import Guardrail, guardrail
 from agentotel.operations.llm import LLMCall, llm
+from agentotel.operations.memory import Memory, MemorySize, memory, memory_size
+from agentotel.operations.retrieval import Retrieval, retrieval
 from agentotel.operations.tool import Tool, tool
 from agentotel.operations.workflow import Workflow, workflow
 
@@ -18,12 +23,18 @@ __all__ = [
     "Agent",
     "Guardrail",
     "LLMCall",
+    "Memory",
+    "MemorySize",
     "Operation",
+    "Retrieval",
     "Tool",
     "Workflow",
     "agent",
     "guardrail",
     "llm",
+    "memory",
+    "memory_size",
+    "retrieval",
     "tool",
     "workflow",
 ]

@@ -71,6 +71,16 @@ def count(value: object, where: str) -> int | None:
     return None
 
 
+def port(value: object, where: str) -> int | None:
+    """A port number (``int`` from 0 to 65535); otherwise a warning and ``None``."""
+    if value is None or (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 65535
+    ):
+        return value
+    warn_misuse(where, value, "an int from 0 to 65535", "not recorded")
+    return None
+
+
 def texts(value: object, where: str) -> list[str] | None:
     """A list of ``str`` from a sequence; a lone ``str`` is one item; else a warning."""
     if value is None:
