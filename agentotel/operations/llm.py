@@ -45,6 +45,7 @@ _OUTPUT_TOKENS = "agentotel.llm.record_response(output_tokens)"
 _CACHE_READ = "agentotel.llm.record_response(cache_read_input_tokens)"
 _CACHE_WRITE = "agentotel.llm.record_response(cache_write_input_tokens)"
 _FINISH_REASONS = "agentotel.llm.record_response(finish_reasons)"
+_DIMENSIONS = "agentotel.llm.record_response(dimension_count)"
 _PARAMS_ACCEPTED = ", ".join(sc.GEN_AI_REQUEST_PARAMS)
 
 
@@ -68,6 +69,10 @@ class LLMCall(Operation):
     ``output``), both with operation, provider, request and response model, server
     address/port, ``error.type``; ``agentotel.llm.cost`` (counter, USD; provider,
     request model).
+
+    Embeddings (``operation="embeddings"``): input tokens only, and
+    ``gen_ai.embeddings.dimension.count`` from ``record_response(dimension_count=...)``;
+    no conversation id, as util-genai's embeddings spans.
     """
 
     __slots__ = (
@@ -115,19 +120,24 @@ class LLMCall(Operation):
         self.server_address = server_address
         self.server_port = server_port
         self.request_params = _request_params(request_params)
-        self.conversation_id = inherited_conversation(None)
+        # util-genai's embeddings spans carry no conversation id
+        self.conversation_id = (
+            inherited_conversation(None) if operation != sc.OP_EMBEDDINGS else None
+        )
         self._recorded: dict[str, Any] = {}  # what record_response() set on the span
         self._details: dict[str, Any] | None = None  # event attributes (EVENT modes only)
-        self._inner: Any = None  # InferenceData inner instrumented calls fill in
-        self._outer: Any = None  # InferenceData of the inference this call runs inside
+        self._inner: Any = None  # InferenceData (EmbeddingData) inner instrumented calls fill in
+        self._outer: Any = None  # the data of the inference this call runs inside
 
     def _begin(self, *, attach: bool) -> None:
         contract = _genai_context.loaded()
         if contract is not None:
             try:
-                self._outer = contract.outer(otel_context.get_current())
+                embeddings = self.operation == sc.OP_EMBEDDINGS  # a contract of their own
+                self._outer = contract.outer(otel_context.get_current(), embeddings)
                 if self._outer is None:
-                    self._inner = contract.new_data(self._runtime.capture != content.NO_CONTENT)
+                    capture = self._runtime.capture != content.NO_CONTENT
+                    self._inner = contract.new_data(capture, embeddings)
             except Exception:  # noqa: BLE001
                 warn_failure("join the GenAI inference context")
         if self._outer is None:
@@ -174,6 +184,7 @@ class LLMCall(Operation):
         output_tokens: int | None = None,
         cache_read_input_tokens: int | None = None,
         cache_write_input_tokens: int | None = None,
+        dimension_count: int | None = None,
     ) -> None:
         """Record what the provider answered. Token counts are in tokens (ints >= 0).
 
@@ -182,6 +193,11 @@ class LLMCall(Operation):
         The cost in USD is computed from the offline pricing table (see
         :mod:`agentotel.cost`); an unknown model records no cost. A value of the wrong
         type is left out with one warning naming it.
+
+        Embeddings (``operation="embeddings"``): ``dimension_count`` is the length of the
+        returned vectors (``gen_ai.embeddings.dimension.count``); embeddings report input
+        tokens only, so ``output_tokens`` is left out there (with a warning), and
+        ``dimension_count`` anywhere else.
         """
         try:
             cache_read = cache_read_input_tokens
@@ -193,6 +209,7 @@ class LLMCall(Operation):
                 and (output_tokens is None or output_tokens.__class__ is int and output_tokens >= 0)
                 and (cache_read is None or cache_read.__class__ is int and cache_read >= 0)
                 and (cache_write is None or cache_write.__class__ is int and cache_write >= 0)
+                and dimension_count is None
             ):
                 response_model = optional_text(response_model, _RESPONSE_MODEL)
                 response_id = optional_text(response_id, _RESPONSE_ID)
@@ -200,6 +217,23 @@ class LLMCall(Operation):
                 output_tokens = count(output_tokens, _OUTPUT_TOKENS)
                 cache_read = count(cache_read, _CACHE_READ)
                 cache_write = count(cache_write, _CACHE_WRITE)
+                dimension_count = count(dimension_count, _DIMENSIONS)
+                if dimension_count is not None and self.operation != sc.OP_EMBEDDINGS:
+                    warn_misuse(
+                        _DIMENSIONS,
+                        dimension_count,
+                        "a count on an embeddings call (operation='embeddings')",
+                        "not recorded",
+                    )
+                    dimension_count = None
+            if output_tokens is not None and self.operation == sc.OP_EMBEDDINGS:
+                warn_misuse(
+                    _OUTPUT_TOKENS,
+                    output_tokens,
+                    "None on an embeddings call (embeddings report input tokens only)",
+                    "not recorded",
+                )
+                output_tokens = None
             attributes = put(
                 {},
                 (
@@ -210,6 +244,7 @@ class LLMCall(Operation):
                     # zero cache counts are left off, as opentelemetry-util-genai does
                     (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read or None),
                     (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write or None),
+                    (sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, dimension_count),
                 ),
             )
             reasons = (  # the SDK checks the items of a list or tuple (str, or dropped)
