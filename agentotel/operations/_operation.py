@@ -305,6 +305,11 @@ class Operation:
     def _on_return(self, value: Any) -> None:
         """Decorator hook: the call's return value (content capture only). Never raises."""
 
+    def _chunk_hook(self) -> Callable[[Any], None] | None:
+        """Decorator hook: what a decorated generator reports each yielded item to (an LLM
+        call's stream chunks); ``None``: nothing. Never raises."""
+        return None
+
     def _with_error(self, attributes: Attributes) -> Attributes:
         if self._error_type is not None:
             attributes[sc.ERROR_TYPE] = self._error_type
