@@ -108,7 +108,8 @@ class ChunkStream(_Stream, Generic[_T]):
         return self
 
     def __next__(self) -> _T:
-        token = self._enter()
+        ctx = self._context  # self._enter(), inline: this runs once per chunk
+        token = None if _current() is ctx else _attach(ctx)
         try:
             iterator: Iterator[_T] | None = self._iterator
             if iterator is None:
@@ -178,7 +179,8 @@ class AsyncChunkStream(_Stream, Generic[_T]):
         return self
 
     async def __anext__(self) -> _T:
-        token = self._enter()
+        ctx = self._context
+        token = None if _current() is ctx else _attach(ctx)
         try:
             iterator: AsyncIterator[_T] | None = self._iterator
             if iterator is None:
