@@ -717,7 +717,9 @@ def llm(
     ``request_params``: ``temperature``, ``top_p``, ``top_k``, ``max_tokens``,
     ``frequency_penalty``, ``presence_penalty``, ``stop_sequences``, ``seed``,
     ``choice_count``, ``stream``, ``encoding_formats``, ``output_type`` ->
-    ``gen_ai.request.*``. Record the answer with :meth:`LLMCall.record_response`.
+    ``gen_ai.request.*``. Record the answer with :meth:`LLMCall.record_response`; time a
+    streamed answer with :meth:`LLMCall.stream` (or :meth:`LLMCall.record_chunk`).
+    ``operation="embeddings"``: an embeddings call (input tokens, dimension count).
     Never raises: an unknown ``operation`` is read as ``chat``, an unknown request
     parameter is left out, each with one warning naming the value.
     """
