@@ -711,3 +711,28 @@ def test_record_chunk_with_a_non_str_text_warns_and_uses_its_str(capturing, capl
         "agentotel: agentotel.llm.record_chunk(text)=42 is not valid; accepted: a str; "
         "using its str()"
     ]
+
+
+# --------------------------------------------------------------------------- nesting
+
+
+def test_a_streamed_call_inside_another_publishes_its_stream_to_the_outer_one(recorded):
+    import opentelemetry.util.genai.handler  # noqa: F401 - util-genai loaded: the contract on
+
+    with llm() as outer:
+        with llm() as inner:  # one model request seen by two layers: no span of its own
+            assert len(list(inner.stream(chunks(3)))) == 3
+            inner.record_response(input_tokens=7, output_tokens=3)
+        outer.record_response(response_model="gpt-4o-mini-2024-07-18")
+    attrs = attributes(recorded)
+    assert len(recorded.spans()) == 1
+    assert without_ttfc(attrs) == {
+        **START_ATTRIBUTES,
+        "gen_ai.request.stream": True,
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "gen_ai.usage.input_tokens": 7,
+        "gen_ai.usage.output_tokens": 3,
+        "agentotel.llm.cost_usd": pytest.approx((7 * 0.15 + 3 * 0.6) * 1e-6),
+    }
+    # as in util-genai: the inner call times no chunk metrics, the outer read no chunks
+    assert counts(recorded) == {TTFC: 0, PER_CHUNK: 0, DURATION: 1, TOKENS: 2}
