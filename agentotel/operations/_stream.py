@@ -123,7 +123,7 @@ class ChunkStream(_Stream, Generic[_T]):
             raise
         finally:
             if token is not None:
-                _detach(token)  # type: ignore[arg-type]
+                _detach(token)
         if self._open:
             self._on_chunk(chunk)
         return chunk
@@ -194,7 +194,7 @@ class AsyncChunkStream(_Stream, Generic[_T]):
             raise
         finally:
             if token is not None:
-                _detach(token)  # type: ignore[arg-type]
+                _detach(token)
         if self._open:
             self._on_chunk(chunk)
         return chunk
