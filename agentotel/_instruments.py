@@ -46,6 +46,22 @@ class Instruments:
             description="Number of input and output tokens used by GenAI clients",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_TOKEN_USAGE,
         )
+        self.time_to_first_chunk: Histogram = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit=sc.UNIT_SECONDS,
+            description="Time to receive the first chunk, measured from when the client "
+            "issues the generation request to when the first chunk is received in the "
+            "response stream.",
+            explicit_bucket_boundaries_advisory=sc.BUCKETS_TIME_TO_FIRST_CHUNK,
+        )
+        self.time_per_output_chunk: Histogram = meter.create_histogram(
+            sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit=sc.UNIT_SECONDS,
+            description="Time per output chunk, recorded for each chunk received after "
+            "the first one, measured as the time elapsed from the end of the previous "
+            "chunk to the end of the current chunk.",
+            explicit_bucket_boundaries_advisory=sc.BUCKETS_TIME_PER_OUTPUT_CHUNK,
+        )
         self.invoke_agent_duration: Histogram = meter.create_histogram(
             sc.METRIC_INVOKE_AGENT_DURATION,
             unit=sc.UNIT_SECONDS,

@@ -2,9 +2,10 @@
 
 Selected with ``OTEL_TRACES_EXPORTER=agentotel_console`` (``console`` keeps the SDK's
 JSON exporter). Spans are held per trace until the trace's local root span ends, then
-the tree is printed: operation and name, duration, tokens, cost, retrieved documents,
-memory operations (store, type, records found or written), guardrail verdicts and
-errors. A development tool: it writes to a stream, never to the network.
+the tree is printed: operation and name, duration, time to first chunk (streamed calls),
+tokens, embedding dimensions, cost, retrieved documents, memory operations (store, type,
+records found or written), guardrail verdicts and errors. A development tool: it writes
+to a stream, never to the network.
 """
 
 from __future__ import annotations
@@ -37,11 +38,22 @@ def _memory_title(attrs: Mapping[str, Any]) -> str:
     return (f" {store}" if store is not None else "") + (f" ({kind})" if kind is not None else "")
 
 
+def _ttfc(seconds: float) -> str:
+    """A time to first chunk: ``120ms``, ``4.5ms``, ``1.25s``."""
+    if seconds >= 1:
+        return f"{seconds:.2f}s"
+    ms = seconds * 1000
+    return f"{ms:.0f}ms" if ms >= 10 else f"{ms:.1f}ms"
+
+
 def describe(span: ReadableSpan) -> str:
     """One line for one span: name, duration and the GenAI facts worth reading."""
     attrs = span.attributes or {}
     failed = span.status.status_code is StatusCode.ERROR
     parts = [("✗ " if failed else "") + span.name + _memory_title(attrs), _duration(span)]
+    ttfc = attrs.get(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+    if isinstance(ttfc, (int, float)) and not isinstance(ttfc, bool):
+        parts.append(f"ttfc={_ttfc(ttfc)}")
     if sc.GEN_AI_RESPONSE_MODEL in attrs and attrs[sc.GEN_AI_RESPONSE_MODEL] != attrs.get(
         sc.GEN_AI_REQUEST_MODEL
     ):
@@ -55,6 +67,9 @@ def describe(span: ReadableSpan) -> str:
         if cached:
             tokens += f" cached={cached}"
         parts.append(tokens)
+    dimensions = attrs.get(sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT)
+    if dimensions is not None:
+        parts.append(f"dims={dimensions}")
     cost = attrs.get(sc.LLM_COST_USD)
     if isinstance(cost, float):
         parts.append(f"${cost:.6f}")

@@ -248,5 +248,23 @@ PROM_GUARDRAIL_CHECKS: Final = "agentotel_guardrail_checks_total"
 PROM_LLM_COST: Final = "agentotel_llm_cost_USD_total"
 PROM_AGENT_ACTIVE: Final = "agentotel_agent_active"
 
+# --------------------------------------------------------------------------- streaming
+# A streamed LLM call, as opentelemetry-util-genai 1.3b0 records it (``_on_stream_chunk``,
+# ``stream.py``): both metrics use the operation-duration buckets and its attributes.
+GEN_AI_REQUEST_STREAM: Final = _genai.GEN_AI_REQUEST_STREAM
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = _genai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+METRIC_TIME_TO_FIRST_CHUNK: Final = _genai_metrics.GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK
+METRIC_TIME_PER_OUTPUT_CHUNK: Final = _genai_metrics.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
+BUCKETS_TIME_TO_FIRST_CHUNK: Final = BUCKETS_OPERATION_DURATION
+BUCKETS_TIME_PER_OUTPUT_CHUNK: Final = BUCKETS_OPERATION_DURATION
+#: ``error.type`` and status description of a stream garbage-collected before it was
+#: exhausted or closed (util-genai's ``AbandonedStreamError``).
+ERROR_TYPE_OTHER: Final = _error.ErrorTypeValues.OTHER.value
+ABANDONED_STREAM: Final = "abandoned stream"
+
+# --------------------------------------------------------------------------- embeddings
+GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = _genai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
+GEN_AI_REQUEST_ENCODING_FORMATS: Final = _genai.GEN_AI_REQUEST_ENCODING_FORMATS
+
 # --------------------------------------------------------------------------- scope
 INSTRUMENTATION_SCOPE: Final = "agentotel"

@@ -14,6 +14,13 @@ What is measured, side by side in one process:
   and response attributes, ``gen_ai.client.operation.duration`` and two
   ``gen_ai.client.token.usage`` records with the same metric attributes, and the
   ``agentotel.llm.cost`` counter with the price taken from a dict;
+- the same LLM call with its answer streamed in 20 chunks: ``for chunk in
+  call.stream(chunks)`` against the hand-written call timing each chunk itself
+  (``gen_ai.client.operation.time_to_first_chunk`` at the first,
+  ``gen_ai.client.operation.time_per_output_chunk`` at each later one, with the duration's
+  attributes; ``gen_ai.request.stream`` and ``gen_ai.response.time_to_first_chunk`` on the
+  span). Per chunk: the streamed call's time less the plain call's, over 20 (median of
+  the per-round differences), on each side;
 
 and, in a subprocess started with ``OTEL_SDK_DISABLED=true`` that calls
 ``agentotel.init()`` exactly as an application would, a function decorated with
@@ -86,6 +93,7 @@ INPUT_TOKENS = 1200
 OUTPUT_TOKENS = 40
 CACHE_READ_TOKENS = 1024
 CACHE_WRITE_TOKENS = 64
+STREAM_CHUNKS = [object() for _ in range(20)]  # what an SDK stream hands out: opaque chunks
 
 # USD per million tokens (input, cache read, cache write, output), as an engineer would
 # keep it next to hand-written instrumentation.
@@ -171,6 +179,16 @@ class HandWritten:
             explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
         )
         self.cost = meter.create_counter(sc.METRIC_LLM_COST, unit="USD")
+        self.time_to_first_chunk = meter.create_histogram(
+            sc.METRIC_TIME_TO_FIRST_CHUNK,
+            unit="s",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
+        self.time_per_output_chunk = meter.create_histogram(
+            sc.METRIC_TIME_PER_OUTPUT_CHUNK,
+            unit="s",
+            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+        )
 
     def tool_call(self, x: int) -> int:
         start = default_timer()
@@ -259,6 +277,82 @@ class HandWritten:
                     )
 
 
+    def streamed_llm_call(self, x: int) -> int:
+        start = default_timer()
+        with self.tracer.start_as_current_span(
+            f"chat {MODEL}",
+            kind=SpanKind.CLIENT,
+            attributes={
+                sc.GEN_AI_OPERATION_NAME: "chat",
+                sc.GEN_AI_PROVIDER_NAME: PROVIDER,
+                sc.GEN_AI_REQUEST_MODEL: MODEL,
+                sc.SERVER_ADDRESS: SERVER_ADDRESS,
+                sc.SERVER_PORT: SERVER_PORT,
+                sc.GEN_AI_REQUEST_PARAMS["temperature"]: TEMPERATURE,
+                sc.GEN_AI_REQUEST_PARAMS["max_tokens"]: MAX_TOKENS,
+            },
+        ) as span:
+            metric_attributes: dict[str, Any] = {
+                sc.GEN_AI_OPERATION_NAME: "chat",
+                sc.GEN_AI_PROVIDER_NAME: PROVIDER,
+                sc.GEN_AI_REQUEST_MODEL: MODEL,
+                sc.SERVER_ADDRESS: SERVER_ADDRESS,
+                sc.SERVER_PORT: SERVER_PORT,
+            }
+            try:
+                last: float | None = None
+                ttfc = 0.0
+                for _chunk in STREAM_CHUNKS:
+                    now = default_timer()
+                    if last is None:
+                        ttfc = now - start
+                        self.time_to_first_chunk.record(ttfc, metric_attributes)
+                    else:
+                        self.time_per_output_chunk.record(now - last, metric_attributes)
+                    last = now
+                result = work(x)
+                price_in, price_read, price_write, price_out = PRICES[MODEL]
+                uncached = INPUT_TOKENS - CACHE_READ_TOKENS - CACHE_WRITE_TOKENS
+                cost = (
+                    uncached * price_in
+                    + CACHE_READ_TOKENS * price_read
+                    + CACHE_WRITE_TOKENS * price_write
+                    + OUTPUT_TOKENS * price_out
+                ) * 1e-6
+                span.set_attributes(
+                    {
+                        sc.GEN_AI_REQUEST_STREAM: True,
+                        sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: ttfc,
+                        sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
+                        sc.GEN_AI_RESPONSE_ID: RESPONSE_ID,
+                        sc.GEN_AI_RESPONSE_FINISH_REASONS: FINISH_REASONS,
+                        sc.GEN_AI_USAGE_INPUT_TOKENS: INPUT_TOKENS,
+                        sc.GEN_AI_USAGE_OUTPUT_TOKENS: OUTPUT_TOKENS,
+                        sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: CACHE_READ_TOKENS,
+                        sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: CACHE_WRITE_TOKENS,
+                        sc.LLM_COST_USD: cost,
+                    }
+                )
+                self.cost.add(
+                    cost, {sc.GEN_AI_PROVIDER_NAME: PROVIDER, sc.GEN_AI_REQUEST_MODEL: MODEL}
+                )
+                metric_attributes[sc.GEN_AI_RESPONSE_MODEL] = RESPONSE_MODEL
+                return result
+            except Exception as exc:
+                metric_attributes[sc.ERROR_TYPE] = error_type(exc)
+                span.set_attribute(sc.ERROR_TYPE, error_type(exc))
+                raise
+            finally:
+                self.operation_duration.record(default_timer() - start, metric_attributes)
+                if sc.ERROR_TYPE not in metric_attributes:
+                    self.token_usage.record(
+                        INPUT_TOKENS, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "input"}
+                    )
+                    self.token_usage.record(
+                        OUTPUT_TOKENS, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: "output"}
+                    )
+
+
 # --------------------------------------------------------------------------- agentotel
 
 
@@ -287,6 +381,30 @@ def agentotel_llm_call(x: int) -> int:
         temperature=TEMPERATURE,
         max_tokens=MAX_TOKENS,
     ) as call:
+        result = work(x)
+        call.record_response(
+            response_model=RESPONSE_MODEL,
+            response_id=RESPONSE_ID,
+            finish_reasons=FINISH_REASONS,
+            input_tokens=INPUT_TOKENS,
+            output_tokens=OUTPUT_TOKENS,
+            cache_read_input_tokens=CACHE_READ_TOKENS,
+            cache_write_input_tokens=CACHE_WRITE_TOKENS,
+        )
+        return result
+
+
+def agentotel_streamed_llm_call(x: int) -> int:
+    with agentotel.llm(
+        MODEL,
+        provider=PROVIDER,
+        server_address=SERVER_ADDRESS,
+        server_port=SERVER_PORT,
+        temperature=TEMPERATURE,
+        max_tokens=MAX_TOKENS,
+    ) as call:
+        for _chunk in call.stream(STREAM_CHUNKS):
+            pass
         result = work(x)
         call.record_response(
             response_model=RESPONSE_MODEL,
@@ -442,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 "tool/agentotel": agentotel_tool_call,
                 "llm/hand": hand.llm_call,
                 "llm/agentotel": agentotel_llm_call,
+                "stream/hand": hand.streamed_llm_call,
+                "stream/agentotel": agentotel_streamed_llm_call,
             },
             args.rounds,
             args.calls,
@@ -486,6 +606,26 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"{label:28}{median_us(theirs):14.2f}{median_us(ours):12.2f}"
             f"{paired_ratio(ours, theirs):9.3f}   <= 1.15"
         )
+    chunks = len(STREAM_CHUNKS)
+    theirs, ours = results["stream/hand"], results["stream/agentotel"]
+    print(
+        f"{f'streamed LLM call ({chunks} chunks)':28}{median_us(theirs):14.2f}"
+        f"{median_us(ours):12.2f}{paired_ratio(ours, theirs):9.3f}"
+    )
+    per_chunk = {
+        side: [
+            (streamed - plain) / chunks
+            for streamed, plain in zip(
+                results[f"stream/{side}"], results[f"llm/{side}"], strict=True
+            )
+        ]
+        for side in ("hand", "agentotel")
+    }
+    print(
+        f"{'  per chunk':28}{median_us(per_chunk['hand']):14.2f}"
+        f"{median_us(per_chunk['agentotel']):12.2f}"
+        f"{paired_ratio(per_chunk['agentotel'], per_chunk['hand']):9.3f}"
+    )
     print()
     print("With opentelemetry-util-genai loaded (an official GenAI instrumentation present):")
     theirs = results["llm/hand/genai"]

@@ -11,7 +11,15 @@ The same operations go once through agentotel and once through the helper's
 - tool failure: the tool raises ``TimeoutError``, which the agent handles;
 - retrieval: inside the same workflow and agent, a retrieval from a data source (provider,
   embedding model, server, top-k) that returns two documents;
-- retrieval failure: the retrieval raises ``ConnectionError``, which the agent handles.
+- retrieval failure: the retrieval raises ``ConnectionError``, which the agent handles;
+- streaming: the same chat call with its answer streamed (agentotel's ``call.stream()``,
+  the helper's ``SyncStreamWrapper``): ``gen_ai.request.stream``,
+  ``gen_ai.response.time_to_first_chunk`` and the time-to-first-chunk and
+  time-per-output-chunk metrics; and a stream abandoned after its first chunk (garbage,
+  unclosed) and one whose task is cancelled while it waits for a chunk, each finishing
+  the call on its own (no ``with`` block: the stream owns the call's end);
+- embeddings: an embeddings call (encoding formats, response model, input tokens,
+  dimension count).
 
 Both must give the same span names, kinds, parents, status codes, span attribute keys and
 values, metric names, units, histogram bucket boundaries and metric attribute sets.
@@ -32,15 +40,18 @@ follows the helper:
 - the helper leaves cache token counts of 0 off the span (it writes ``count or None``).
 
 A failed span's status description is the exception's message, as the helper writes it.
-Not compared: durations (wall-clock), instrumentation scope names, and span events —
-agentotel records an ``exception`` event on a failed span, the helper records none.
+Not compared: durations (wall-clock; ``gen_ai.response.time_to_first_chunk`` is compared
+as "a float >= 0"), instrumentation scope names, and span events — agentotel records an
+``exception`` event on a failed span, the helper records none.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +72,7 @@ from opentelemetry.util.genai.environment_variables import (
 )
 from opentelemetry.util.genai.handler import TelemetryHandler
 from opentelemetry.util.genai.invocation import InferenceInvocation
+from opentelemetry.util.genai.stream import AsyncStreamWrapper, SyncStreamWrapper
 from opentelemetry.util.genai.types import RetrievalDocument
 
 import agentotel
@@ -103,6 +115,10 @@ QUERY = "how do I reset my password"
 LLM_ERROR_MESSAGE = "503 Server Error: Service Unavailable"
 TOOL_ERROR_MESSAGE = "search backend timed out"
 RETRIEVAL_ERROR_MESSAGE = "vector store unreachable"
+CHUNKS = 4
+EMBEDDING_TOKENS = 10
+DIMENSIONS = 1536
+ENCODING_FORMATS = ["float"]
 
 
 def _ours_chat() -> agentotel.LLMCall:
@@ -279,6 +295,159 @@ def oracle_retrieval_failure(handler: TelemetryHandler) -> None:
                 raise ConnectionError(RETRIEVAL_ERROR_MESSAGE)
 
 
+
+def _sdk_stream() -> Iterator[object]:
+    """An SDK response stream stand-in: chunk objects nobody reads."""
+    for _ in range(CHUNKS):
+        yield object()
+
+
+async def _stalled_stream(first_chunk: asyncio.Event) -> AsyncIterator[object]:
+    """One chunk, then a wait for the next that only a cancellation ends."""
+    yield object()
+    first_chunk.set()
+    await asyncio.sleep(3600)
+    yield object()
+
+
+class OracleStream(SyncStreamWrapper[object]):
+    """The helper's stream wrapper as an instrumentation subclasses it; ``finish``: the
+    stream stops or fails the invocation (else a ``with`` block does)."""
+
+    def __init__(self, stream: Iterator[object], inference: InferenceInvocation, finish: bool):
+        super().__init__(stream, inference)  # type: ignore[arg-type]
+        self._self_finish = finish
+
+    def _process_chunk(self, chunk: object) -> None:
+        pass
+
+    def _on_stream_end(self) -> None:
+        if self._self_finish:
+            self._self_invocation.stop()  # type: ignore[union-attr]
+
+    def _on_stream_error(self, error: BaseException) -> None:
+        if self._self_finish:
+            self._self_invocation.fail(error)  # type: ignore[union-attr]
+
+
+class OracleAsyncStream(AsyncStreamWrapper[object]):
+    """The async one; the stream stops or fails the invocation."""
+
+    def _process_chunk(self, chunk: object) -> None:
+        pass
+
+    def _on_stream_end(self) -> None:
+        self._self_invocation.stop()  # type: ignore[union-attr]
+
+    def _on_stream_error(self, error: BaseException) -> None:
+        self._self_invocation.fail(error)  # type: ignore[union-attr]
+
+
+def ours_streaming() -> None:
+    with _ours_agent_run():
+        with _ours_chat() as call:
+            for _ in call.stream(_sdk_stream()):
+                pass
+            _ours_respond(call, cache_read=CACHE_READ_TOKENS, cache_write=CACHE_WRITE_TOKENS)
+
+
+def oracle_streaming(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        with _oracle_chat(handler) as inference:
+            for _ in OracleStream(_sdk_stream(), inference, finish=False):
+                pass
+            _oracle_respond(
+                inference, cache_read=CACHE_READ_TOKENS, cache_write=CACHE_WRITE_TOKENS
+            )
+
+
+def ours_abandoned_stream() -> None:
+    with _ours_agent_run():
+        stream = _ours_chat().stream(_sdk_stream())
+        for _ in stream:
+            break
+        del stream  # garbage, unclosed
+        gc.collect()
+
+
+def oracle_abandoned_stream(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        inference = _oracle_chat(handler)
+        stream = OracleStream(_sdk_stream(), inference, finish=True)
+        inference.suspend()  # the stream is handed back to the caller
+        for _ in stream:
+            break
+        del stream
+        gc.collect()
+
+
+def _cancel_while_waiting(consume: Callable[[asyncio.Event], Any]) -> None:
+    """Run ``consume`` as a task and cancel it while it waits for the second chunk."""
+
+    async def main() -> None:
+        first_chunk = asyncio.Event()
+        task = asyncio.ensure_future(consume(first_chunk))
+        await first_chunk.wait()
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
+
+
+def ours_cancelled_stream() -> None:
+    async def consume(first_chunk: asyncio.Event) -> None:
+        async for _ in _ours_chat().stream(_stalled_stream(first_chunk)):
+            pass
+
+    with _ours_agent_run():
+        _cancel_while_waiting(consume)
+
+
+def oracle_cancelled_stream(handler: TelemetryHandler) -> None:
+    async def consume(first_chunk: asyncio.Event) -> None:
+        inference = _oracle_chat(handler)
+        stream = OracleAsyncStream(_stalled_stream(first_chunk), inference)
+        inference.suspend()
+        async for _ in stream:
+            pass
+
+    with _oracle_agent_run(handler):
+        _cancel_while_waiting(consume)
+
+
+def ours_embeddings() -> None:
+    with _ours_agent_run():
+        with agentotel.llm(
+            EMBEDDING_MODEL,
+            provider=PROVIDER,
+            operation="embeddings",
+            server_address=SERVER_ADDRESS,
+            server_port=SERVER_PORT,
+            encoding_formats=ENCODING_FORMATS,
+        ) as call:
+            call.record_response(
+                response_model=EMBEDDING_MODEL,
+                input_tokens=EMBEDDING_TOKENS,
+                dimension_count=DIMENSIONS,
+            )
+
+
+def oracle_embeddings(handler: TelemetryHandler) -> None:
+    with _oracle_agent_run(handler):
+        with handler.embedding(
+            PROVIDER,
+            request_model=EMBEDDING_MODEL,
+            server_address=SERVER_ADDRESS,
+            server_port=SERVER_PORT,
+        ) as embedding:
+            embedding.encoding_formats = ENCODING_FORMATS
+            embedding.response_model_name = EMBEDDING_MODEL
+            embedding.input_tokens = EMBEDDING_TOKENS
+            embedding.dimension_count = DIMENSIONS
+
+
 # --------------------------------------------------------------------------- the expected telemetry
 
 WORKFLOW_SPAN = f"invoke_workflow {WORKFLOW}"
@@ -286,10 +455,15 @@ AGENT_SPAN = f"invoke_agent {AGENT}"
 CHAT_SPAN = f"chat {MODEL}"
 TOOL_SPAN = f"execute_tool {TOOL}"
 RETRIEVAL_SPAN = f"retrieval {DATA_SOURCE}"
+EMBEDDINGS_SPAN = f"embeddings {EMBEDDING_MODEL}"
 
 LLM_ERROR_TYPE = "requests.exceptions.HTTPError"
 TOOL_ERROR_TYPE = "TimeoutError"
 RETRIEVAL_ERROR_TYPE = "ConnectionError"
+ABANDONED_ERROR_TYPE = "_OTHER"
+CANCELLED_ERROR_TYPE = "asyncio.exceptions.CancelledError"
+#: stands for the value of ``gen_ai.response.time_to_first_chunk`` (checked: a float >= 0)
+SECONDS = "<seconds>"
 
 WORKFLOW_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.operation.name": "invoke_workflow",
@@ -323,6 +497,21 @@ CHAT_CACHE_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.usage.cache_read.input_tokens": CACHE_READ_TOKENS,
     "gen_ai.usage.cache_write.input_tokens": CACHE_WRITE_TOKENS,
 }
+STREAM_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.request.stream": True,
+    "gen_ai.response.time_to_first_chunk": SECONDS,
+}
+EMBEDDINGS_ATTRIBUTES: dict[str, Any] = {  # no conversation id on embeddings spans
+    "gen_ai.operation.name": "embeddings",
+    "gen_ai.provider.name": PROVIDER,
+    "gen_ai.request.model": EMBEDDING_MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+    "gen_ai.request.encoding_formats": ("float",),
+    "gen_ai.response.model": EMBEDDING_MODEL,
+    "gen_ai.usage.input_tokens": EMBEDDING_TOKENS,
+    "gen_ai.embeddings.dimension.count": DIMENSIONS,
+}
 TOOL_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.operation.name": "execute_tool",
     "gen_ai.tool.name": TOOL,
@@ -344,6 +533,14 @@ CHAT_METRIC_ATTRIBUTES: dict[str, Any] = {
     "gen_ai.operation.name": "chat",
     "gen_ai.provider.name": PROVIDER,
     "gen_ai.request.model": MODEL,
+    "server.address": SERVER_ADDRESS,
+    "server.port": SERVER_PORT,
+}
+EMBEDDINGS_METRIC_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "embeddings",
+    "gen_ai.provider.name": PROVIDER,
+    "gen_ai.request.model": EMBEDDING_MODEL,
+    "gen_ai.response.model": EMBEDDING_MODEL,
     "server.address": SERVER_ADDRESS,
     "server.port": SERVER_PORT,
 }
@@ -375,6 +572,8 @@ UNITS = {
     "gen_ai.execute_tool.duration": "s",
     "gen_ai.invoke_agent.duration": "s",
     "gen_ai.invoke_workflow.duration": "s",
+    "gen_ai.client.operation.time_to_first_chunk": "s",
+    "gen_ai.client.operation.time_per_output_chunk": "s",
 }
 BUCKETS = {
     "gen_ai.client.operation.duration": OPERATION_DURATION_BUCKETS,
@@ -382,6 +581,8 @@ BUCKETS = {
     "gen_ai.execute_tool.duration": OPERATION_DURATION_BUCKETS,
     "gen_ai.invoke_agent.duration": INVOKE_AGENT_DURATION_BUCKETS,
     "gen_ai.invoke_workflow.duration": INVOKE_WORKFLOW_DURATION_BUCKETS,
+    "gen_ai.client.operation.time_to_first_chunk": OPERATION_DURATION_BUCKETS,
+    "gen_ai.client.operation.time_per_output_chunk": OPERATION_DURATION_BUCKETS,
 }
 
 
@@ -551,7 +752,102 @@ RETRIEVAL_FAILURE = Scenario(
     extra_metrics={"agentotel.agent.active"},
 )
 
-SCENARIOS = (SUCCESS, LLM_FAILURE, TOOL_FAILURE, RETRIEVAL, RETRIEVAL_FAILURE)
+STREAMING = Scenario(
+    name="streaming",
+    run_ours=ours_streaming,
+    run_oracle=oracle_streaming,
+    spans={  # the success scenario's, without the tool
+        WORKFLOW_SPAN: SUCCESS.spans[WORKFLOW_SPAN],
+        AGENT_SPAN: SUCCESS.spans[AGENT_SPAN],
+        CHAT_SPAN: SpanShape(
+            SpanKind.CLIENT,
+            AGENT_SPAN,
+            StatusCode.UNSET,
+            {
+                **CHAT_REQUEST_ATTRIBUTES,
+                **CHAT_RESPONSE_ATTRIBUTES,
+                **CHAT_CACHE_ATTRIBUTES,
+                **STREAM_ATTRIBUTES,
+            },
+        ),
+    },
+    metric_points={
+        **{
+            name: points
+            for name, points in SUCCESS.metric_points.items()
+            if name != "gen_ai.execute_tool.duration"
+        },
+        # recorded as the chunks arrive: the response model came after them
+        "gen_ai.client.operation.time_to_first_chunk": [CHAT_METRIC_ATTRIBUTES],
+        "gen_ai.client.operation.time_per_output_chunk": [CHAT_METRIC_ATTRIBUTES],
+    },
+    extra_span_attributes={CHAT_SPAN: {"agentotel.llm.cost_usd"}},
+    extra_metrics={"agentotel.agent.active", "agentotel.llm.cost"},
+)
+
+
+def _abandoned_or_cancelled(name: str, error_type: str, ours: Any, oracle: Any) -> Scenario:
+    """A stream that ends the call on its own after one chunk, failed with ``error_type``."""
+    return Scenario(
+        name=name,
+        run_ours=ours,
+        run_oracle=oracle,
+        spans={
+            WORKFLOW_SPAN: SUCCESS.spans[WORKFLOW_SPAN],
+            AGENT_SPAN: SUCCESS.spans[AGENT_SPAN],
+            CHAT_SPAN: SpanShape(
+                SpanKind.CLIENT,
+                AGENT_SPAN,
+                StatusCode.ERROR,
+                {**CHAT_REQUEST_ATTRIBUTES, **STREAM_ATTRIBUTES, "error.type": error_type},
+            ),
+        },
+        metric_points={
+            "gen_ai.client.operation.duration": [
+                {**CHAT_METRIC_ATTRIBUTES, "error.type": error_type},
+            ],
+            "gen_ai.client.operation.time_to_first_chunk": [CHAT_METRIC_ATTRIBUTES],
+            "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+            "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+        },
+        extra_metrics={"agentotel.agent.active"},
+    )
+
+
+ABANDONED_STREAM = _abandoned_or_cancelled(
+    "abandoned-stream", ABANDONED_ERROR_TYPE, ours_abandoned_stream, oracle_abandoned_stream
+)
+CANCELLED_STREAM = _abandoned_or_cancelled(
+    "cancelled-stream", CANCELLED_ERROR_TYPE, ours_cancelled_stream, oracle_cancelled_stream
+)
+
+EMBEDDINGS = Scenario(
+    name="embeddings",
+    run_ours=ours_embeddings,
+    run_oracle=oracle_embeddings,
+    spans={
+        WORKFLOW_SPAN: SUCCESS.spans[WORKFLOW_SPAN],
+        AGENT_SPAN: SUCCESS.spans[AGENT_SPAN],
+        EMBEDDINGS_SPAN: SpanShape(
+            SpanKind.CLIENT, AGENT_SPAN, StatusCode.UNSET, EMBEDDINGS_ATTRIBUTES
+        ),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [EMBEDDINGS_METRIC_ATTRIBUTES],
+        "gen_ai.client.token.usage": [  # input tokens only
+            {**EMBEDDINGS_METRIC_ATTRIBUTES, "gen_ai.token.type": "input"},
+        ],
+        "gen_ai.invoke_agent.duration": [AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_span_attributes={EMBEDDINGS_SPAN: {"agentotel.llm.cost_usd"}},
+    extra_metrics={"agentotel.agent.active", "agentotel.llm.cost"},
+)
+
+SCENARIOS = (
+    SUCCESS, LLM_FAILURE, TOOL_FAILURE, RETRIEVAL, RETRIEVAL_FAILURE,
+    STREAMING, ABANDONED_STREAM, CANCELLED_STREAM, EMBEDDINGS,
+)  # fmt: skip
 FAILURES = (LLM_FAILURE, TOOL_FAILURE, RETRIEVAL_FAILURE)
 ERROR_MESSAGES = {
     LLM_FAILURE.name: LLM_ERROR_MESSAGE,
@@ -571,6 +867,7 @@ class MetricShape:
     bounds: tuple[float, ...] | None  # histogram bucket boundaries; None for sums
     points: list[dict[str, Any]]  # the attribute set of each data point, in a stable order
     sums: list[float]  # each data point's sum (histograms) or value, same order
+    counts: list[int | None]  # each histogram data point's count, same order
 
 
 def _point_key(attributes: dict[str, Any]) -> str:
@@ -609,7 +906,7 @@ class Capture:
                 span.kind,
                 names.get(span.parent.span_id) if span.parent is not None else None,
                 span.status.status_code,
-                dict(span.attributes or {}),
+                _timing_free(dict(span.attributes or {})),
             )
             for name, span in spans.items()
         }
@@ -625,6 +922,16 @@ class Capture:
         return shapes
 
 
+def _timing_free(attributes: dict[str, Any]) -> dict[str, Any]:
+    """``attributes`` with the time to first chunk (a float >= 0) read as :data:`SECONDS`."""
+    key = "gen_ai.response.time_to_first_chunk"
+    if key in attributes:
+        value = attributes[key]
+        assert isinstance(value, float) and value >= 0.0, value
+        attributes[key] = SECONDS
+    return attributes
+
+
 def _metric_shape(metric: Any) -> MetricShape:
     points = sorted(metric.data.data_points, key=lambda p: _point_key(dict(p.attributes or {})))
     bounds = {tuple(p.explicit_bounds) for p in points if hasattr(p, "explicit_bounds")}
@@ -634,6 +941,7 @@ def _metric_shape(metric: Any) -> MetricShape:
         bounds=bounds.pop() if bounds else None,
         points=[dict(p.attributes or {}) for p in points],
         sums=[p.sum if hasattr(p, "bucket_counts") else p.value for p in points],
+        counts=[p.count if hasattr(p, "bucket_counts") else None for p in points],
     )
 
 
@@ -855,3 +1163,33 @@ def test_retrieval_content_matches_oracle_when_captured_on_spans(
         assert attributes["gen_ai.retrieval.query.text"] == QUERY
         assert json.loads(attributes["gen_ai.retrieval.documents"]) == expected_documents
     assert _without_own(mine).keys() == theirs.keys()
+
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def test_chunk_metrics_are_recorded_once_per_chunk_like_oracle(ours, oracle):
+    recorded = record(STREAMING, ours, oracle)
+    expected = {
+        "gen_ai.client.operation.duration": [1],
+        "gen_ai.client.operation.time_to_first_chunk": [1],
+        "gen_ai.client.operation.time_per_output_chunk": [CHUNKS - 1],
+    }
+
+    def counts(capture: Capture) -> dict[str, list[int | None]]:
+        shapes = capture.metric_shapes()
+        return {name: shapes[name].counts for name in expected}
+
+    assert counts(recorded.oracle) == expected
+    assert counts(recorded.ours) == expected
+
+
+@pytest.mark.parametrize(
+    "scenario", [ABANDONED_STREAM, CANCELLED_STREAM], ids=lambda s: s.name
+)
+def test_stream_failure_status_description_like_oracle(scenario, ours, oracle):
+    recorded = record(scenario, ours, oracle)
+    expected = "abandoned stream" if scenario is ABANDONED_STREAM else ""
+    assert recorded.oracle.spans()[CHAT_SPAN].status.description == expected
+    assert recorded.ours.spans()[CHAT_SPAN].status.description == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import re
+import time
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
@@ -10,7 +12,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 import agentotel
 from agentotel import _runtime
-from agentotel.console import TreeConsoleSpanExporter
+from agentotel.console import TreeConsoleSpanExporter, _ttfc
 
 
 @pytest.fixture
@@ -101,3 +103,38 @@ def test_shutdown_prints_unfinished_traces():
     assert out.getvalue() == ""
     exporter.shutdown()
     assert out.getvalue().startswith("child  ")
+
+
+def test_streamed_calls_show_the_time_to_first_chunk(console):
+    def answer():
+        time.sleep(0.02)
+        yield "Hello"
+        yield ", world"
+
+    with agentotel.agent("writer"):
+        with agentotel.llm("gpt-4o-mini", provider="openai") as call:
+            for _ in call.stream(answer()):
+                pass
+            call.record_response(input_tokens=12, output_tokens=2)
+        with agentotel.llm("gpt-4o-mini", provider="openai") as call:
+            call.record_response(input_tokens=12, output_tokens=2)
+    streamed, plain = console.getvalue().splitlines()[1:3]
+    match = re.search(r"  ttfc=(\d+)ms  tokens in=12 out=2  ", streamed)
+    assert match is not None, streamed
+    assert 20 <= int(match.group(1)) < 1000
+    assert "ttfc=" not in plain
+
+
+def test_embeddings_show_the_dimension_count(console):
+    with agentotel.llm("text-embedding-3-small", provider="openai", operation="embeddings") as e:
+        e.record_response(input_tokens=8, dimension_count=1536)
+    line = console.getvalue().splitlines()[0]
+    assert line.startswith("embeddings text-embedding-3-small  ")
+    assert "  tokens in=8 out=?  dims=1536  $0.000000" in line
+
+
+@pytest.mark.parametrize(
+    ("seconds", "shown"), [(0.0045, "4.5ms"), (0.12, "120ms"), (1.254, "1.25s")]
+)
+def test_time_to_first_chunk_format(seconds, shown):
+    assert _ttfc(seconds) == shown

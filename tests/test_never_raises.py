@@ -6,18 +6,22 @@ inputs (cycles, non-string keys, bytes, NaN/inf, huge strings and ints, objects 
 ``__repr__``/``__str__`` raise, wrong types in every argument) in every content capture
 mode, on every entry point — constructors, ``__enter__``/``__exit__``, ``record_*``,
 ``verdict``, ``fail``, ``set_attribute``, decorated calls of all four function kinds,
-``memory_size`` registrations and the collections that call their callbacks:
+``memory_size`` registrations and the collections that call their callbacks;
+``record_chunk`` and ``stream`` over sync and async iterables that raise, consumed by an
+application that raises, stops early or abandons the stream:
 
 - no exception raised by agentotel reaches the caller;
 - a decorated function runs exactly once per call and its return value, yielded values
-  and its own exception reach the caller unchanged (the same objects);
+  and its own exception reach the caller unchanged (the same objects); so do a stream's
+  chunks and its exception, and the consumer's own exception;
 - every span that starts also ends, and the caller's context is restored.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import gc
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -534,3 +538,114 @@ def test_a_bare_memory_decorator_returns_the_function_unchanged(counter):
 
     assert agentotel.memory(function) is function  # type: ignore[arg-type]
     assert function() == "result"
+
+
+
+# --------------------------------------------------------------------------- streams
+class StreamFailure(UserError):
+    """The stream's own exception (raised by the iterable agentotel wraps)."""
+
+
+def _sync_source(values: list[Any], error: BaseException | None) -> Iterator[Any]:
+    yield from values
+    if error is not None:
+        raise error
+
+
+async def _async_source(values: list[Any], error: BaseException | None) -> AsyncIterator[Any]:
+    for value in values:
+        await asyncio.sleep(0)
+        yield value
+    if error is not None:
+        raise error
+
+
+@EXAMPLES
+@given(
+    values=st.lists(HOSTILE, max_size=3),
+    texts=st.lists(TEXT_OR_HOSTILE, max_size=3),
+    is_async=st.booleans(),
+    in_with=st.booleans(),
+    source_raises=st.booleans(),
+    consumer_raises=st.booleans(),
+    ending=st.sampled_from(["exhaust", "close", "abandon"]),
+    error_type=USER_ERRORS,
+)
+def test_streams_never_raise_and_hand_everything_through_unchanged(
+    counter, values, texts, is_async, in_with, source_raises, consumer_raises, ending,
+    error_type,
+):
+    source_error = StreamFailure("the stream's own") if source_raises else None
+    consumer_error = error_type("the application's own")
+    got: list[Any] = []
+
+    def consume_sync(stream: Any) -> None:
+        for item in stream:
+            got.append(item)
+            if consumer_raises:
+                raise consumer_error
+            if ending != "exhaust":
+                break
+        if ending == "close":
+            stream.close()
+
+    async def consume_async(stream: Any) -> None:
+        async for item in stream:
+            got.append(item)
+            if consumer_raises:
+                raise consumer_error
+            if ending != "exhaust":
+                break
+        if ending == "close":
+            await stream.aclose()
+
+    def run(call: agentotel.LLMCall) -> None:
+        for text in texts:
+            call.record_chunk(text)
+        if is_async:
+            asyncio.run(consume_async(call.stream(_async_source(values, source_error))))
+        else:
+            consume_sync(call.stream(_sync_source(values, source_error)))
+
+    with Spans(counter):
+        try:
+            if in_with:
+                with agentotel.llm("gpt-4o-mini", provider="openai") as call:
+                    run(call)
+            else:
+                run(agentotel.llm("gpt-4o-mini", provider="openai"))
+        except UserError as raised:
+            if raised is consumer_error:
+                assert consumer_raises and values
+            else:
+                assert raised is source_error
+                assert ending == "exhaust" or not values
+        else:
+            assert not (consumer_raises and values)
+            assert source_error is None or (ending != "exhaust" and values)
+        assert all(g is v for g, v in zip(got, values, strict=False))
+        expected = len(values) if ending == "exhaust" and not consumer_raises else 1
+        assert len(got) == min(expected, len(values))
+        # an abandoned stream ends when it is collected; a raised exception's traceback
+        # (the consumer's frame) keeps it until then
+        for error in (consumer_error, source_error):
+            if error is not None:
+                error.__traceback__ = None
+        if ending == "abandon" or consumer_raises or source_raises:
+            gc.collect()
+
+
+@EXAMPLES
+@given(value=HOSTILE, in_with=st.booleans())
+def test_stream_of_anything_never_raises(counter, value, in_with):
+    with Spans(counter):
+        call = agentotel.llm("gpt-4o-mini", provider="openai")
+        if in_with:
+            with call:
+                wrapped = call.stream(value)
+        else:
+            wrapped = call.stream(value)
+        if hasattr(type(value), "__iter__"):
+            assert len(list(wrapped)) == len(list(value))
+        else:
+            assert wrapped is value

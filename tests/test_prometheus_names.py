@@ -2,13 +2,13 @@
 
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
-guardrail, an agent, a priced LLM call (so a cost is recorded), a tool, a retrieval and a
-memory search, and two memory sizes (records and bytes), then it waits on stdin. Its
-``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
-README's "Prometheus name" column, every ``semconv.PROM_*`` constant and every agentotel
-metric the dashboards and ``alerts.yml`` query must be among the served sample names. A
-histogram's base name counts as served when its ``_bucket``, ``_sum`` and ``_count``
-series are.
+guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
+recorded), a tool, a retrieval and a memory search, and two memory sizes (records and
+bytes), then it waits on stdin. Its ``/metrics`` is scraped once and parsed with
+``prometheus_client``; every name in the README's "Prometheus name" column, every
+``semconv.PROM_*`` constant and every agentotel metric the dashboards and ``alerts.yml``
+query must be among the served sample names. A histogram's base name counts as served
+when its ``_bucket``, ``_sum`` and ``_count`` series are.
 """
 
 from __future__ import annotations
@@ -52,6 +52,8 @@ with agentotel.workflow("names-check"):
         check.verdict("allow")
     with agentotel.agent("planner"):
         with agentotel.llm("gpt-4o-mini", provider="openai") as call:
+            for _ in call.stream(["Hello", ", world"]):  # streamed: the chunk metrics
+                pass
             call.record_response(
                 response_model="gpt-4o-mini", input_tokens=1200, output_tokens=300
             )

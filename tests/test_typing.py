@@ -12,11 +12,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 CORRECT = """
+    from collections.abc import AsyncIterator, Iterator
+
     import agentotel
     from agentotel._settings import resolve
 
+    def chunks() -> Iterator[str]:
+        yield "Hello"
+
+    async def async_chunks() -> AsyncIterator[str]:
+        yield "Hello"
+
+    async def consume() -> list[str]:
+        call = agentotel.llm("gpt-4o", provider="openai")
+        return [chunk async for chunk in call.stream(async_chunks())]
+
     with agentotel.llm("gpt-4o", provider="openai") as call:
         call.record_response(input_tokens=3, output_tokens=2, finish_reasons=["stop"])
+        text: str = "".join(call.stream(chunks()))
+        call.record_chunk("Hello")
+        with call.stream(chunks()) as stream:
+            first: str = next(stream)
+    with agentotel.llm("e5", provider="openai", operation="embeddings") as embed:
+        embed.record_response(input_tokens=3, dimension_count=1024)
     with agentotel.guardrail("pii") as check:
         check.verdict("deny", reason="email", categories=["pii"])
     with agentotel.tool("search") as t:
@@ -47,6 +65,8 @@ MISSPELLED = {
     "size.unregistr()": '"MemorySize" has no attribute "unregistr"',
     "settings.traces_exportr": '"Settings" has no attribute "traces_exportr"',
     'agentotel.init("svc", enviroment="prod")': 'Unexpected keyword argument "enviroment"',
+    "stream.clsoe()": '"ChunkStream[str]" has no attribute "clsoe"',
+    "call.record_chunk(3)": 'Argument 1 to "record_chunk" of "LLMCall"',
 }
 
 

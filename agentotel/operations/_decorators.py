@@ -6,10 +6,11 @@ once per call; its return value, the values it yields and its own exceptions rea
 caller unchanged. For generators the span covers the whole iteration — from the first
 ``next()`` to exhaustion, an exception, or the consumer stopping early (``close()``,
 ``break``, garbage collection) — and is made current only while the generator's own code
-runs, never in the consumer's code between items. With ``OTEL_SDK_DISABLED=true`` the
-wrapper calls straight through. With content capture on, the call's arguments and return
-value are handed to the operation (tools record them as ``gen_ai.tool.call.arguments`` /
-``.result``); those hooks never raise.
+runs, never in the consumer's code between items; an LLM call also takes each yielded
+item as a chunk of its stream (time to first chunk, time per chunk). With
+``OTEL_SDK_DISABLED=true`` the wrapper calls straight through. With content capture on,
+the call's arguments and return value are handed to the operation (tools record them as
+``gen_ai.tool.call.arguments`` / ``.result``); those hooks never raise.
 
 This module knows operations only through the :class:`Started` protocol, so that the
 lifecycle module imports it and not the other way round.
@@ -49,6 +50,8 @@ class Started(Protocol):
     ) -> None: ...
 
     def _on_return(self, value: Any) -> None: ...
+
+    def _chunk_hook(self) -> Callable[[Any], None] | None: ...
 
 
 def decorate(start: Callable[[], Started], fn: _F) -> _F:
@@ -126,6 +129,7 @@ def _wrap_generator(start: Callable[[], Started], fn: Callable[..., Any]) -> Cal
         if runtime is not None and runtime.disabled:
             return (yield from fn(*args, **kwargs))
         op = _started(start, fn, args, kwargs)
+        chunk = op._chunk_hook()  # an LLM call: each item is a chunk of its stream
         error: BaseException | None = None
         try:
             gen = fn(*args, **kwargs)
@@ -143,6 +147,8 @@ def _wrap_generator(start: Callable[[], Started], fn: Callable[..., Any]) -> Cal
                 finally:
                     otel_context.detach(token)
                     thrown = None
+                if chunk is not None:
+                    chunk(item)
                 try:
                     sent = yield item
                 except GeneratorExit:
@@ -174,6 +180,7 @@ def _wrap_async_generator(
                 yield item
             return
         op = _started(start, fn, args, kwargs)
+        chunk = op._chunk_hook()
         error: BaseException | None = None
         try:
             agen = fn(*args, **kwargs)
@@ -191,6 +198,8 @@ def _wrap_async_generator(
                 finally:
                     otel_context.detach(token)
                     thrown = None
+                if chunk is not None:
+                    chunk(item)
                 try:
                     sent = yield item
                 except GeneratorExit:

@@ -14,6 +14,12 @@ at its end. ``agentotel.llm()`` takes part in both roles:
   ``agentotel.llm()``), it makes no span and no metrics and publishes its facts to the
   outer one.
 
+Embeddings have a contract of their own, the same rule under
+``CLIENT_EMBEDDING_CONTEXT_KEY`` with an ``EmbeddingData``: ``agentotel.llm(...,
+operation="embeddings")`` takes part in that one (an instrumented embeddings call inside
+it adds its dimension count, usage and response model to agentotel's span), and an
+embeddings call and an inference never suppress each other, as in util-genai.
+
 ``opentelemetry-util-genai`` is not a dependency of agentotel: it comes with the
 instrumentations. Until some module has imported it, no inner inference can exist, and
 the contract costs one dictionary lookup per LLM call.
@@ -36,6 +42,8 @@ _HANDLER = "opentelemetry.util.genai.handler"  # imported by every instrumentati
 
 #: span attribute -> ``InferenceData`` field, in both directions.
 FIELDS: Mapping[str, str] = {
+    sc.GEN_AI_PROVIDER_NAME: "provider_name",
+    sc.GEN_AI_REQUEST_MODEL: "request_model",
     sc.GEN_AI_RESPONSE_MODEL: "response_model",
     sc.GEN_AI_RESPONSE_ID: "response_id",
     sc.GEN_AI_RESPONSE_FINISH_REASONS: "response_finish_reasons",
@@ -47,6 +55,10 @@ FIELDS: Mapping[str, str] = {
     sc.SERVER_PORT: "server_port",
     sc.GEN_AI_CONVERSATION_ID: "conversation_id",
     sc.GEN_AI_REQUEST_PARAMS["output_type"]: "output_type",
+    # streaming (InferenceData) and embeddings (EmbeddingData)
+    sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: "response_time_to_first_chunk",
+    sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT: "embeddings_dimension_count",
+    sc.GEN_AI_REQUEST_ENCODING_FORMATS: "request_encoding_formats",
     **{
         attribute: f"request_{keyword}"
         for keyword, attribute in sc.GEN_AI_REQUEST_PARAMS.items()
@@ -58,28 +70,38 @@ FIELDS: Mapping[str, str] = {
 _CACHE_COUNTS = frozenset(
     {sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS}
 )
-_COUNTS = _CACHE_COUNTS | {sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS}
+_COUNTS = _CACHE_COUNTS | {
+    sc.GEN_AI_USAGE_INPUT_TOKENS,
+    sc.GEN_AI_USAGE_OUTPUT_TOKENS,
+    sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT,
+}
+
+
+def _checked(data_class: Any) -> Any:
+    """``data_class``, if every field but the two dictionaries has a class default."""
+    missing = [
+        f.name
+        for f in dataclasses.fields(data_class)
+        if not hasattr(data_class, f.name) and f.name not in ("attributes", "metric_attributes")
+    ]
+    if missing:  # a version whose fields new_data() would leave unset
+        raise TypeError(f"{data_class.__name__} fields without a class default: {missing}")
+    return data_class
 
 
 class _Contract:
-    """The loaded contract: the context key and the data class."""
+    """The loaded contract: the context keys and the data classes (inference, embeddings)."""
 
-    __slots__ = ("key", "data_class")
+    __slots__ = ("key", "data_class", "embedding_key", "embedding_class")
 
     def __init__(self) -> None:
         module = sys.modules.get(_MODULE) or __import__(_MODULE, fromlist=["InferenceData"])
         self.key: str = module.CLIENT_INFERENCE_CONTEXT_KEY
-        self.data_class: Any = module.InferenceData
-        missing = [
-            f.name
-            for f in dataclasses.fields(self.data_class)
-            if not hasattr(self.data_class, f.name)
-            and f.name not in ("attributes", "metric_attributes")
-        ]
-        if missing:  # a version whose fields new_data() would leave unset
-            raise TypeError(f"InferenceData fields without a class default: {missing}")
+        self.data_class: Any = _checked(module.InferenceData)
+        self.embedding_key: str = module.CLIENT_EMBEDDING_CONTEXT_KEY
+        self.embedding_class: Any = _checked(module.EmbeddingData)
 
-    def new_data(self, capture_content: bool) -> Any:
+    def new_data(self, capture_content: bool, embeddings: bool = False) -> Any:
         """A fresh ``InferenceData``, built cheaply: its fields' defaults are class
         attributes (a dataclass keeps them there) except the two dictionaries, so only
         those and the two flags are set (constructing one through its 60-argument
@@ -88,16 +110,22 @@ class _Contract:
         With ``capture_content``, an inner call also hands its messages to its completion
         hook (``upload_completion``) with the current span — agentotel's — which is how
         agentotel's content hook puts them on the outer span.
+
+        With ``embeddings``, an ``EmbeddingData`` (util-genai's suppressed embeddings
+        calls capture no content).
         """
-        data = self.data_class.__new__(self.data_class)
+        data_class = self.embedding_class if embeddings else self.data_class
+        data = data_class.__new__(data_class)
         data.attributes = {}
         data.metric_attributes = {}
-        data.capture_content = capture_content
-        data.upload_completion = capture_content
+        data.capture_content = data.upload_completion = capture_content and not embeddings
         return data
 
-    def outer(self, ctx: Context) -> Any | None:
-        """The active inference's data in ``ctx``, if there is one."""
+    def outer(self, ctx: Context, embeddings: bool = False) -> Any | None:
+        """The active inference's (embeddings call's) data in ``ctx``, if there is one."""
+        if embeddings:
+            value = otel_context.get_value(self.embedding_key, ctx)
+            return value if isinstance(value, self.embedding_class) else None
         value = otel_context.get_value(self.key, ctx)
         return value if isinstance(value, self.data_class) else None
 
@@ -117,8 +145,11 @@ def loaded() -> _Contract | None:
 
 
 def enter(ctx: Context, data: Any) -> Context:
-    """``ctx`` holding ``data`` as the active inference's (the contract is loaded)."""
-    return otel_context.set_value(_contract.key, data, ctx)  # type: ignore[union-attr]
+    """``ctx`` holding ``data`` as the active inference's, or embeddings call's (the
+    contract is loaded)."""
+    contract: _Contract = _contract  # type: ignore[assignment]
+    key = contract.key if data.__class__ is contract.data_class else contract.embedding_key
+    return otel_context.set_value(key, data, ctx)
 
 
 def filled(data: Any) -> bool:
@@ -148,8 +179,10 @@ def attributes_of(data: Any) -> dict[str, Any]:
 
 def publish(data: Any, attributes: Mapping[str, Any]) -> None:
     """Write ``attributes`` into an outer inference's ``data``, as an inner inference does
-    (overwriting; the outer keeps its own values when it reads them)."""
+    (overwriting; the outer keeps its own values when it reads them). Fields the data
+    class does not have (an inference's finish reasons in an ``EmbeddingData``) are left
+    out."""
     for attribute, value in attributes.items():
         field = FIELDS.get(attribute)
-        if field is not None and value is not None:
+        if field is not None and value is not None and hasattr(data, field):
             setattr(data, field, list(value) if isinstance(value, tuple) else value)

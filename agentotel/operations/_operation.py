@@ -5,8 +5,10 @@ One base class, :class:`Operation`, does what every kind needs (the model is
 
 1. start the span *with the sampling-relevant attributes already set*, make it current,
    note a monotonic start time;
-2. on exit, map an exception to ``error.type`` and status ERROR (recording the exception
-   on the span), set the end attributes, record the duration and the kind's metrics;
+2. on exit, map an exception — or the task's cancellation (``asyncio.CancelledError``),
+   which util-genai records as a failure too — to ``error.type`` and status ERROR
+   (recording the exception on the span), set the end attributes, record the duration
+   and the kind's metrics;
 3. detach the context and end the span in ``finally``.
 
 The kinds only supply their attributes and metrics. Nothing in here raises into user
@@ -21,6 +23,7 @@ attributes are low cardinality only (names, model, provider, type, verdict,
 
 from __future__ import annotations
 
+from asyncio import CancelledError
 from collections.abc import Callable, Iterable, Mapping
 from timeit import default_timer
 from types import TracebackType
@@ -201,7 +204,7 @@ class Operation:
         self._state = _ENDED
         span = self.span
         try:
-            if isinstance(exc, Exception):
+            if isinstance(exc, (Exception, CancelledError)):  # a cancelled task failed too
                 self._record_exception(exc)
             self._finish(duration, self._runtime)
         except Exception:  # noqa: BLE001
@@ -218,7 +221,7 @@ class Operation:
             except Exception:  # noqa: BLE001
                 warn_failure("end a span")
 
-    def _record_exception(self, exc: Exception) -> None:
+    def _record_exception(self, exc: BaseException) -> None:
         """``error.type``, status ERROR with the message, the exception event (last: the
         SDK formats the traceback, which calls the exception's own ``__str__``)."""
         self._error_type = error_type_of(exc)
@@ -311,6 +314,11 @@ class Operation:
 
     def _on_return(self, value: Any) -> None:
         """Decorator hook: the call's return value (content capture only). Never raises."""
+
+    def _chunk_hook(self) -> Callable[[Any], None] | None:
+        """Decorator hook: what a decorated generator reports each yielded item to (an LLM
+        call's stream chunks); ``None``: nothing. Never raises."""
+        return None
 
     def _with_error(self, attributes: Attributes) -> Attributes:
         if self._error_type is not None:

@@ -9,9 +9,10 @@ the attribute set and the ``gen_ai.client.inference.operation.details`` event as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
 from timeit import default_timer
-from typing import Any
+from types import TracebackType
+from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
 from opentelemetry._logs import LogRecord
@@ -20,11 +21,12 @@ from opentelemetry.trace import SpanKind
 
 from agentotel import content
 from agentotel import semconv as sc
-from agentotel._errors import warn_failure, warn_misuse
+from agentotel._errors import warn, warn_failure, warn_misuse
 from agentotel._runtime import Runtime
 from agentotel.operations import _genai_context
 from agentotel.operations._operation import (
     _ACTIVE,
+    _NEW,
     MESSAGES_ACCEPTED,
     Attributes,
     Operation,
@@ -35,6 +37,9 @@ from agentotel.operations._operation import (
     text,
     texts,
 )
+from agentotel.operations._stream import AsyncChunkStream, ChunkStream
+
+_T = TypeVar("_T")
 
 _OPERATIONS_ACCEPTED = ", ".join(sorted(sc.LLM_OPERATIONS))
 # where the record_response arguments are named in warnings
@@ -45,7 +50,29 @@ _OUTPUT_TOKENS = "agentotel.llm.record_response(output_tokens)"
 _CACHE_READ = "agentotel.llm.record_response(cache_read_input_tokens)"
 _CACHE_WRITE = "agentotel.llm.record_response(cache_write_input_tokens)"
 _FINISH_REASONS = "agentotel.llm.record_response(finish_reasons)"
+_DIMENSIONS = "agentotel.llm.record_response(dimension_count)"
 _PARAMS_ACCEPTED = ", ".join(sc.GEN_AI_REQUEST_PARAMS)
+
+
+class _Streaming:
+    """The stream of one LLM call: chunk times, chunk texts, who ends the call.
+
+    Made by the call's first ``stream()``, ``record_chunk()`` or decorated-generator item.
+    ``held``: a ``with`` block (or the decorator) is still open and ends the call; else the
+    last of the ``open`` streams to end does.
+    """
+
+    __slots__ = ("held", "open", "last_at", "ttfc", "texts", "attributes", "error", "abandoned")
+
+    def __init__(self, held: bool, capture: bool) -> None:
+        self.held = held
+        self.open = 0  # streams handed out and not ended yet
+        self.last_at: float | None = None  # when the last chunk arrived
+        self.ttfc: float | None = None  # seconds from the call's start to the first chunk
+        self.texts: list[str] | None = [] if capture else None  # chunk texts (capture on)
+        self.attributes: Attributes | None = None  # the chunk metrics' attributes
+        self.error: BaseException | None = None  # the first stream failure
+        self.abandoned = False  # a stream was garbage-collected while nothing held the call
 
 
 class LLMCall(Operation):
@@ -68,6 +95,17 @@ class LLMCall(Operation):
     ``output``), both with operation, provider, request and response model, server
     address/port, ``error.type``; ``agentotel.llm.cost`` (counter, USD; provider,
     request model).
+
+    Streamed (:meth:`stream`, :meth:`record_chunk`, or a decorated generator): also
+    ``gen_ai.request.stream`` (true) and ``gen_ai.response.time_to_first_chunk`` (s) on the
+    span, ``gen_ai.client.operation.time_to_first_chunk`` (at the first chunk: seconds
+    since the call started) and ``gen_ai.client.operation.time_per_output_chunk`` (at each
+    later chunk: seconds since the previous one), histograms with the duration's
+    attributes (``error.type`` aside) as they are when the chunk arrives.
+
+    Embeddings (``operation="embeddings"``): input tokens only, and
+    ``gen_ai.embeddings.dimension.count`` from ``record_response(dimension_count=...)``;
+    no conversation id, as util-genai's embeddings spans.
     """
 
     __slots__ = (
@@ -82,6 +120,7 @@ class LLMCall(Operation):
         "_details",
         "_inner",
         "_outer",
+        "_streaming",
     )
     _span_kind = SpanKind.CLIENT
     _api = "agentotel.llm"
@@ -115,19 +154,25 @@ class LLMCall(Operation):
         self.server_address = server_address
         self.server_port = server_port
         self.request_params = _request_params(request_params)
-        self.conversation_id = inherited_conversation(None)
+        # util-genai's embeddings spans carry no conversation id
+        self.conversation_id = (
+            inherited_conversation(None) if operation != sc.OP_EMBEDDINGS else None
+        )
         self._recorded: dict[str, Any] = {}  # what record_response() set on the span
         self._details: dict[str, Any] | None = None  # event attributes (EVENT modes only)
-        self._inner: Any = None  # InferenceData inner instrumented calls fill in
-        self._outer: Any = None  # InferenceData of the inference this call runs inside
+        self._inner: Any = None  # InferenceData (EmbeddingData) inner instrumented calls fill in
+        self._outer: Any = None  # the data of the inference this call runs inside
+        self._streaming: _Streaming | None = None  # once streamed
 
     def _begin(self, *, attach: bool) -> None:
         contract = _genai_context.loaded()
         if contract is not None:
             try:
-                self._outer = contract.outer(otel_context.get_current())
+                embeddings = self.operation == sc.OP_EMBEDDINGS  # a contract of their own
+                self._outer = contract.outer(otel_context.get_current(), embeddings)
                 if self._outer is None:
-                    self._inner = contract.new_data(self._runtime.capture != content.NO_CONTENT)
+                    capture = self._runtime.capture != content.NO_CONTENT
+                    self._inner = contract.new_data(capture, embeddings)
             except Exception:  # noqa: BLE001
                 warn_failure("join the GenAI inference context")
         if self._outer is None:
@@ -174,6 +219,7 @@ class LLMCall(Operation):
         output_tokens: int | None = None,
         cache_read_input_tokens: int | None = None,
         cache_write_input_tokens: int | None = None,
+        dimension_count: int | None = None,
     ) -> None:
         """Record what the provider answered. Token counts are in tokens (ints >= 0).
 
@@ -181,7 +227,14 @@ class LLMCall(Operation):
         ``cache_write_input_tokens`` break them out), per the GenAI usage attributes.
         The cost in USD is computed from the offline pricing table (see
         :mod:`agentotel.cost`); an unknown model records no cost. A value of the wrong
-        type is left out with one warning naming it.
+        type is left out with one warning naming it. Callable any time before the call
+        ends, mid-stream too (later values win; chunks timed after it carry its response
+        model).
+
+        Embeddings (``operation="embeddings"``): ``dimension_count`` is the length of the
+        returned vectors (``gen_ai.embeddings.dimension.count``); embeddings report input
+        tokens only, so ``output_tokens`` is left out there (with a warning), and
+        ``dimension_count`` anywhere else.
         """
         try:
             cache_read = cache_read_input_tokens
@@ -193,6 +246,7 @@ class LLMCall(Operation):
                 and (output_tokens is None or output_tokens.__class__ is int and output_tokens >= 0)
                 and (cache_read is None or cache_read.__class__ is int and cache_read >= 0)
                 and (cache_write is None or cache_write.__class__ is int and cache_write >= 0)
+                and dimension_count is None
             ):
                 response_model = optional_text(response_model, _RESPONSE_MODEL)
                 response_id = optional_text(response_id, _RESPONSE_ID)
@@ -200,6 +254,23 @@ class LLMCall(Operation):
                 output_tokens = count(output_tokens, _OUTPUT_TOKENS)
                 cache_read = count(cache_read, _CACHE_READ)
                 cache_write = count(cache_write, _CACHE_WRITE)
+                dimension_count = count(dimension_count, _DIMENSIONS)
+                if dimension_count is not None and self.operation != sc.OP_EMBEDDINGS:
+                    warn_misuse(
+                        _DIMENSIONS,
+                        dimension_count,
+                        "a count on an embeddings call (operation='embeddings')",
+                        "not recorded",
+                    )
+                    dimension_count = None
+            if output_tokens is not None and self.operation == sc.OP_EMBEDDINGS:
+                warn_misuse(
+                    _OUTPUT_TOKENS,
+                    output_tokens,
+                    "None on an embeddings call (embeddings report input tokens only)",
+                    "not recorded",
+                )
+                output_tokens = None
             attributes = put(
                 {},
                 (
@@ -210,6 +281,7 @@ class LLMCall(Operation):
                     # zero cache counts are left off, as opentelemetry-util-genai does
                     (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read or None),
                     (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write or None),
+                    (sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, dimension_count),
                 ),
             )
             reasons = (  # the SDK checks the items of a list or tuple (str, or dropped)
@@ -221,8 +293,197 @@ class LLMCall(Operation):
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
             self._recorded.update(attributes)
             self.span.set_attributes(attributes)
+            streaming = self._streaming
+            if streaming is not None:
+                streaming.attributes = None  # the next chunk's metric attributes anew
         except Exception:  # noqa: BLE001
             warn_failure("record a response")
+
+    # -- streaming ---------------------------------------------------------------------
+    @overload
+    def stream(self, chunks: AsyncIterable[_T]) -> AsyncChunkStream[_T]: ...
+
+    @overload
+    def stream(self, chunks: Iterable[_T]) -> ChunkStream[_T]: ...
+
+    def stream(
+        self, chunks: Iterable[_T] | AsyncIterable[_T]
+    ) -> ChunkStream[_T] | AsyncChunkStream[_T]:
+        """The response stream ``chunks`` (a sync or async iterator or iterable: an SDK
+        stream, a generator), wrapped so that iterating it times each chunk. It yields the
+        very same chunk objects; the iterable's exceptions reach the consumer unchanged.
+
+        Inside ``with agentotel.llm(...) as call:`` the call ends at the block's end or the
+        stream's, whichever comes later. Without a ``with`` block,
+        ``agentotel.llm(...).stream(chunks)`` starts the call and the stream ends it. The
+        stream ends when it is exhausted, closed (``close()`` / ``aclose()``, or leaving
+        ``with call.stream(...) as chunks:``), fails (``error.type`` of its exception; a
+        cancelled task: ``asyncio.CancelledError``), or is garbage-collected unclosed —
+        an abandoned stream, ``error.type`` ``_OTHER`` unless a ``with`` block still holds
+        the call (as util-genai's stream wrappers record it; a ``break`` out of a ``for``
+        with nothing closing the stream is one). Either way the span ends and the metrics
+        are recorded once.
+
+        A ``str`` chunk is text: under content capture the chunks' text is joined into the
+        output message (unless :meth:`record_output` gave one). Other chunks are not read:
+        an instrumented SDK stream (init() enables the official instrumentations) reports
+        its usage, response model and content to this call when it finishes, if the SDK
+        call was made inside the call — inside the ``with`` block, or lazily by the
+        iterable (reading it runs in the call's context). An SDK stream opened before
+        ``stream()`` started the call is a request of its own, with its own span.
+        """
+        try:
+            if self._runtime.disabled:
+                return chunks  # type: ignore[return-value]
+            cls = type(chunks)
+            wrapper: type[ChunkStream[_T]] | type[AsyncChunkStream[_T]]
+            if hasattr(cls, "__aiter__"):
+                wrapper = AsyncChunkStream
+            elif hasattr(cls, "__iter__"):
+                wrapper = ChunkStream
+            else:
+                warn_misuse(
+                    "agentotel.llm.stream(chunks)",
+                    chunks,
+                    "an iterable or async iterable",
+                    "returned unchanged, not timed",
+                )
+                return chunks  # type: ignore[return-value]
+            state = self._state
+            if state == _NEW:  # no with block: the stream starts the call and ends it
+                self._begin(attach=False)
+                streaming = self._streaming = _Streaming(False, self._capturing())
+            elif state == _ACTIVE:
+                streaming = self._streaming_state()
+            else:
+                warn(
+                    "agentotel.llm.stream() called after the call ended; "
+                    "the stream is returned unchanged, not timed"
+                )
+                return chunks  # type: ignore[return-value]
+            stream = wrapper(chunks, self)  # type: ignore[arg-type]
+            streaming.open += 1
+            return stream
+        except Exception:  # noqa: BLE001
+            warn_failure("wrap a stream")
+            return chunks  # type: ignore[return-value]
+
+    def record_chunk(self, text: str | None = None) -> None:
+        """Report that one chunk of the response stream arrived now (use :meth:`stream` to
+        have an iterable report its chunks itself).
+
+        The first chunk records ``gen_ai.client.operation.time_to_first_chunk`` (seconds
+        since the call started) and ``gen_ai.response.time_to_first_chunk`` on the span;
+        each later one ``gen_ai.client.operation.time_per_output_chunk`` (seconds since
+        the previous chunk); the span gets ``gen_ai.request.stream`` true. ``text``, kept
+        only under content capture, is joined with the other chunks' text into the output
+        message when the call ends (unless :meth:`record_output` gave one). Does nothing
+        before the call started or after it ended.
+        """
+        try:
+            if self._state != _ACTIVE:
+                return
+            if text is not None and text.__class__ is not str:
+                text = optional_text(text, "agentotel.llm.record_chunk(text)")
+            self._streaming_state()
+            self._chunk(text)
+        except Exception:  # noqa: BLE001
+            warn_failure("record a chunk")
+
+    def _capturing(self) -> bool:
+        return self._runtime.capture != content.NO_CONTENT
+
+    def _streaming_state(self) -> _Streaming:
+        """The call's stream state; a new one is held by the ``with`` block (or decorator)
+        that started the call."""
+        streaming = self._streaming
+        if streaming is None:
+            streaming = self._streaming = _Streaming(True, self._capturing())
+        return streaming
+
+    def _chunk_hook(self) -> Callable[[Any], None] | None:
+        if self._state != _ACTIVE:
+            return None
+        self._streaming_state()
+        return self._chunk
+
+    def _chunk(self, chunk: object) -> None:
+        """One chunk arrived: the time to it, its text (``str`` chunks, content capture on).
+
+        As util-genai's ``_on_stream_chunk``: the first chunk's delta from the call's start
+        is the time to first chunk, each later chunk's delta from the previous one the
+        time per output chunk; no metrics inside another inference. Never raises.
+        """
+        if self._state != _ACTIVE:
+            return
+        now = default_timer()
+        streaming: _Streaming = self._streaming  # type: ignore[assignment]
+        try:
+            last = streaming.last_at
+            streaming.last_at = now
+            instruments = self._runtime.instruments
+            if last is None:
+                delta = now - self._start
+                if delta < 0.0:
+                    delta = 0.0
+                streaming.ttfc = delta
+                histogram = instruments.time_to_first_chunk
+            else:
+                delta = now - last
+                if delta < 0.0:
+                    delta = 0.0
+                histogram = instruments.time_per_output_chunk
+            if self._outer is None:
+                attributes = streaming.attributes
+                if attributes is None:
+                    attributes = streaming.attributes = self._metric_attributes()
+                histogram.record(delta, attributes, self._context)
+            if chunk.__class__ is str and streaming.texts is not None:
+                streaming.texts.append(chunk)
+        except Exception:  # noqa: BLE001
+            warn_failure("record a chunk")
+
+    def _stream_end(self, error: BaseException | None, abandoned: bool) -> None:
+        """One stream ended (see :meth:`stream`); the last one ends a call nothing holds."""
+        try:
+            streaming = self._streaming
+            if streaming is None or self._state != _ACTIVE:
+                return
+            streaming.open -= 1
+            if error is not None:
+                if streaming.error is None:
+                    streaming.error = error
+            elif abandoned and not streaming.held:
+                streaming.abandoned = True
+            if streaming.held or streaming.open > 0:
+                return
+            if streaming.error is None and streaming.abandoned:
+                self.fail(sc.ERROR_TYPE_OTHER, sc.ABANDONED_STREAM)
+            self._end(streaming.error)
+        except Exception:  # noqa: BLE001
+            warn_failure("end a stream")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        streaming = self._streaming
+        if streaming is not None and not self._reentered and self._state == _ACTIVE:
+            if exc is None and streaming.open > 0:
+                # a stream outlives the block: the block lets go, the stream ends the call
+                streaming.held = False
+                token, self._token = self._token, None
+                if token is not None:
+                    try:
+                        otel_context.detach(token)  # type: ignore[arg-type]
+                    except Exception:  # noqa: BLE001
+                        pass
+                return
+            if exc is None:
+                exc = streaming.error  # a stream that failed inside the block
+        super().__exit__(exc_type, exc, tb)
 
     def _event_details(self) -> dict[str, Any]:
         if self._details is None:
@@ -294,8 +555,49 @@ class LLMCall(Operation):
             )
         )
 
+    def _metric_attributes(self) -> Attributes:
+        """The client metrics' attributes (``error.type`` aside): operation, provider,
+        request model, server, and the response model and server as recorded so far."""
+        attributes = self._base_attributes()
+        recorded = self._recorded
+        for key in (sc.GEN_AI_RESPONSE_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
+            if key not in attributes and recorded.get(key) is not None:
+                attributes[key] = recorded[key]  # learned from an instrumented call inside
+        return attributes
+
+    def _stream_attributes(self, streaming: _Streaming, recorded: dict[str, Any]) -> None:
+        """``gen_ai.request.stream`` (unless given as a request parameter) and the time to
+        first chunk, on the span and among the recorded values (ahead of an inner call's)."""
+        attributes: Attributes = {}
+        if sc.GEN_AI_REQUEST_STREAM not in self.request_params:
+            attributes[sc.GEN_AI_REQUEST_STREAM] = True
+        if streaming.ttfc is not None:
+            attributes[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = streaming.ttfc
+        recorded.update(attributes)
+        self.span.set_attributes(attributes)
+
+    def _chunk_output(self, chunk_texts: list[str], recorded: dict[str, Any]) -> None:
+        """The chunks' text as the output message, unless one was captured already
+        (:meth:`record_output`, or an instrumented call's completion hook)."""
+        on_span = getattr(self.span, "attributes", None)
+        if (on_span and sc.GEN_AI_OUTPUT_MESSAGES in on_span) or (
+            self._details and sc.GEN_AI_OUTPUT_MESSAGES in self._details
+        ):
+            return
+        reasons = recorded.get(sc.GEN_AI_RESPONSE_FINISH_REASONS)
+        reason = reasons[0] if reasons else None
+        self._capture(
+            sc.GEN_AI_OUTPUT_MESSAGES,
+            "record_chunk(text)",
+            ["".join(chunk_texts)],
+            lambda messages: content.output_messages(messages, reason),
+        )
+
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
         recorded = self._recorded
+        streaming = self._streaming
+        if streaming is not None:
+            self._stream_attributes(streaming, recorded)
         if self._outer is not None:  # inside another inference: publish, record nothing
             _genai_context.publish(
                 self._outer, {**self._base_attributes(), **self.request_params, **recorded}
@@ -311,6 +613,11 @@ class LLMCall(Operation):
             if learned:
                 recorded.update(learned)
                 self.span.set_attributes(learned)
+        if streaming is not None and streaming.texts:
+            try:
+                self._chunk_output(streaming.texts, recorded)
+            except Exception:  # noqa: BLE001 - the metrics below must still be recorded
+                warn_failure("capture the streamed output")
         input_tokens = recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         output_tokens = recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         cost = (
@@ -325,10 +632,7 @@ class LLMCall(Operation):
                 self._emit_details(runtime)
             except Exception:  # noqa: BLE001 - the metrics below must still be recorded
                 warn_failure("emit the inference details event")
-        attributes = self._with_error(self._base_attributes())
-        for key in (sc.GEN_AI_RESPONSE_MODEL, sc.SERVER_ADDRESS, sc.SERVER_PORT):
-            if key not in attributes and recorded.get(key) is not None:
-                attributes[key] = recorded[key]  # learned from an instrumented call inside
+        attributes = self._with_error(self._metric_attributes())
         instruments = runtime.instruments
         ctx = self._context
         instruments.operation_duration.record(duration_s, attributes, ctx)
@@ -413,7 +717,9 @@ def llm(
     ``request_params``: ``temperature``, ``top_p``, ``top_k``, ``max_tokens``,
     ``frequency_penalty``, ``presence_penalty``, ``stop_sequences``, ``seed``,
     ``choice_count``, ``stream``, ``encoding_formats``, ``output_type`` ->
-    ``gen_ai.request.*``. Record the answer with :meth:`LLMCall.record_response`.
+    ``gen_ai.request.*``. Record the answer with :meth:`LLMCall.record_response`; time a
+    streamed answer with :meth:`LLMCall.stream` (or :meth:`LLMCall.record_chunk`).
+    ``operation="embeddings"``: an embeddings call (input tokens, dimension count).
     Never raises: an unknown ``operation`` is read as ``chat``, an unknown request
     parameter is left out, each with one warning naming the value.
     """
