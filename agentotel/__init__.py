@@ -5,6 +5,8 @@ instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
 :func:`guardrail` — each a span plus the matching metrics, named after the OpenTelemetry
 GenAI semantic conventions (names in :mod:`agentotel.semconv`). Each instrument is a
 context manager and a decorator (sync, ``async def``, generators, async generators).
+:func:`evaluation` records how good an operation's output was (an event parented to its
+span, and a score histogram).
 At run time nothing here raises into the application; only :func:`init` may raise
 :class:`ConfigError`, for an invalid argument.
 """
@@ -20,6 +22,7 @@ from agentotel.operations import (
     Tool,
     Workflow,
     agent,
+    evaluation,
     guardrail,
     llm,
     tool,
@@ -37,6 +40,7 @@ __all__ = [
     "Workflow",
     "__version__",
     "agent",
+    "evaluation",
     "get_logger",
     "guardrail",
     "init",

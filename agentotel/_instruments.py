@@ -60,3 +60,9 @@ class Instruments:
             unit=sc.UNIT_INVOCATIONS,
             description="Agent invocations in progress.",
         )
+        self.evaluation_score: Histogram = meter.create_histogram(
+            sc.METRIC_EVALUATION_SCORE,
+            unit=sc.UNIT_EVALUATION_SCORE,
+            description="Scores of GenAI output evaluations, by evaluation name and label.",
+            explicit_bucket_boundaries_advisory=sc.BUCKETS_EVALUATION_SCORE,
+        )

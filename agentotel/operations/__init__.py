@@ -3,12 +3,15 @@
 - :mod:`._operation` — :class:`Operation`, the span + metric lifecycle every kind shares;
 - :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail` — the
   kinds, each with its factory function (``agentotel.tool(...)`` is :func:`.tool.tool`);
+- :mod:`.evaluation` — :func:`.evaluation.evaluation`, one evaluation result (an event
+  and a metric point, no span);
 - :mod:`._decorators` — the decorator factory for the four kinds of functions;
 - :mod:`._runtime` — the tracer, instruments and switches ``init()`` installs.
 """
 
 from agentotel.operations._operation import Operation
 from agentotel.operations.agent import Agent, agent
+from agentotel.operations.evaluation import evaluation
 from agentotel.operations.guardrail import Guardrail, guardrail
 from agentotel.operations.llm import LLMCall, llm
 from agentotel.operations.tool import Tool, tool
@@ -22,6 +25,7 @@ __all__ = [
     "Tool",
     "Workflow",
     "agent",
+    "evaluation",
     "guardrail",
     "llm",
     "tool",
