@@ -71,7 +71,23 @@ EXPECTED_EMPTY: dict[str, str] = {
     "alert CollectorExportFailing": (
         "otelcol_exporter_send_failed_* are the Collector's own metrics; no Collector runs here"
     ),
-    # the rules recorded from agentotel_evaluation_score_*
+    # every query of agentotel_evaluation_score_* and of the rules recorded from it
+    "dashboard agentotel-evaluations / Mean score by evaluation / A": NO_EVALUATIONS,
+    "dashboard agentotel-evaluations / Mean score: last hour vs 7 days / A": NO_EVALUATIONS,
+    "dashboard agentotel-evaluations / Mean score: last hour vs 7 days / B": NO_EVALUATIONS,
+    (
+        "dashboard agentotel-evaluations / "
+        "Drop of the 1h mean below the 7-day mean vs threshold / A"
+    ): NO_EVALUATIONS,
+    "dashboard agentotel-evaluations / Score p10 and p50 by evaluation / A": NO_EVALUATIONS,
+    "dashboard agentotel-evaluations / Score p10 and p50 by evaluation / B": NO_EVALUATIONS,
+    (
+        "dashboard agentotel-evaluations / Scored results per second by evaluation and label / A"
+    ): NO_EVALUATIONS,
+    "dashboard agentotel-evaluations / Share of results by label / A": NO_EVALUATIONS,
+    (
+        "dashboard agentotel-evaluations / Scored results in range by evaluation and label / A"
+    ): NO_EVALUATIONS,
     "record agentotel:evaluation_score:mean1h": NO_EVALUATIONS,
     "record agentotel:evaluation_score:mean7d": NO_EVALUATIONS,
     "record agentotel:evaluation_score:drop_ratio1h_7d": NO_EVALUATIONS,

@@ -2,12 +2,12 @@
 
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
-guardrail, an agent, a priced LLM call (so a cost is recorded) and a tool, then it waits
-on stdin. Its ``/metrics`` is scraped once and parsed with ``prometheus_client``; every
-name in the README's "Prometheus name" column, every ``semconv.PROM_*`` constant and
-every agentotel metric the dashboards and ``alerts.yml`` query must be among the served
-sample names. A histogram's base name counts as served when its ``_bucket``, ``_sum``
-and ``_count`` series are.
+guardrail, an agent, a priced LLM call (so a cost is recorded) and a tool, and a scored
+evaluation of the LLM call, then it waits on stdin. Its ``/metrics`` is scraped once and
+parsed with ``prometheus_client``; every name in the README's "Prometheus name" column,
+every ``semconv.PROM_*`` constant and every agentotel metric the dashboards and
+``alerts.yml`` query must be among the served sample names. A histogram's base name
+counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ with agentotel.workflow("names-check"):
             )
         with agentotel.tool("lookup_order"):
             pass
+    agentotel.evaluation("relevance", score=0.9, label="pass", span_context=call)
 print({READY_LINE.decode()!r}, flush=True)
 sys.stdin.read()
 """
