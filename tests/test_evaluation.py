@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +39,7 @@ class Event:
     trace_id: int
     span_id: int
     body: Any
+    timestamp: int | None
 
 
 @dataclass
@@ -67,6 +69,7 @@ class Evaluations:
                     record.trace_id or 0,
                     record.span_id or 0,
                     record.body,
+                    record.timestamp,
                 )
             )
         return found
@@ -133,6 +136,7 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def test_event_has_the_convention_name_and_attributes_and_the_current_span(evaluations):
+    before = time.time_ns()
     with agentotel.llm("gpt-4o-mini", provider="openai") as call:
         agentotel.evaluation(
             "relevance",
@@ -151,6 +155,7 @@ def test_event_has_the_convention_name_and_attributes_and_the_current_span(evalu
         "gen_ai.response.id": "chatcmpl-42",
     }
     assert event.body is None
+    assert before <= event.timestamp <= time.time_ns()  # when the result was recorded
     span = evaluations.recorded.span("chat gpt-4o-mini")
     assert (event.trace_id, event.span_id) == (span.context.trace_id, span.context.span_id)
     assert call.span.get_span_context() == span.context

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from time import time_ns
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
@@ -106,7 +107,10 @@ def evaluation(
             try:
                 runtime.event_logger.emit(
                     LogRecord(
-                        event_name=sc.EVENT_EVALUATION_RESULT, attributes=attributes, context=ctx
+                        timestamp=time_ns(),
+                        context=ctx,
+                        attributes=attributes,
+                        event_name=sc.EVENT_EVALUATION_RESULT,
                     )
                 )
             except Exception:  # noqa: BLE001 - the metric below must still be recorded
