@@ -6,8 +6,10 @@ instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
 metrics, named after the OpenTelemetry GenAI semantic conventions (names in
 :mod:`agentotel.semconv`); :func:`memory_size` reports the size of a memory store.
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
-async generators). At run time nothing here raises into the application; only
-:func:`init` may raise :class:`ConfigError`, for an invalid argument.
+async generators). :func:`evaluation` records how good an operation's output was (an
+event parented to its span, and a score histogram). At run time nothing here raises into
+the application; only :func:`init` may raise :class:`ConfigError`, for an invalid
+argument.
 """
 
 from agentotel._settings import ConfigError
@@ -24,6 +26,7 @@ from agentotel.operations import (
     Tool,
     Workflow,
     agent,
+    evaluation,
     guardrail,
     llm,
     memory,
@@ -47,6 +50,7 @@ __all__ = [
     "Workflow",
     "__version__",
     "agent",
+    "evaluation",
     "get_logger",
     "guardrail",
     "init",

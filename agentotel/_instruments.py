@@ -119,6 +119,13 @@ class Instruments:
             description="Records in a memory store as the application reports it.",
         )
 
+        self.evaluation_score: Histogram = meter.create_histogram(
+            sc.METRIC_EVALUATION_SCORE,
+            unit=sc.UNIT_EVALUATION_SCORE,
+            description="Scores of GenAI output evaluations, by evaluation name and label.",
+            explicit_bucket_boundaries_advisory=sc.BUCKETS_EVALUATION_SCORE,
+        )
+
 
 class _Report:
     """One registered callback: the gauge it feeds, its attributes, whether it failed."""

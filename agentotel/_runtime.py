@@ -1,9 +1,10 @@
 """What operations need from ``init()``: the tracer, the instruments, the prices, switches.
 
 One :class:`Runtime` is current at a time. Before ``init()`` the first operation builds a
-default one on the global (proxy) tracer and meter providers, so that an application that
-installed its own SDK providers sees agentotel's telemetry; ``init()`` installs one on
-its own providers, ``shutdown()`` a disabled one. Nothing is built at import time.
+default one on the global (proxy) tracer, meter and logger providers, so that an
+application that installed its own SDK providers sees agentotel's telemetry; ``init()``
+installs one on its own providers, ``shutdown()`` a disabled one. Nothing is built at
+import time.
 
 An operation reads the current runtime once, when it is created, and uses that runtime
 until it ends: an ``init()`` in between cannot split one operation's telemetry across two
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import threading
 
+from opentelemetry import _logs as otel_logs
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
 from opentelemetry._logs import Logger
@@ -35,7 +37,8 @@ class Runtime:
         disabled: ``OTEL_SDK_DISABLED``: decorated functions call straight through.
         capture: content capture mode, one of :data:`agentotel.content.CAPTURE_MODES`.
         content_max_length: characters kept per captured content value.
-        event_logger: where the ``gen_ai.client.inference.operation.details`` event goes.
+        event_logger: where the events go (``gen_ai.client.inference.operation.details``,
+            ``gen_ai.evaluation.result``); ``None``: no events.
     """
 
     __slots__ = (
@@ -89,6 +92,7 @@ def _install_default() -> Runtime:
                 otel_trace.get_tracer(sc.INSTRUMENTATION_SCOPE),
                 Instruments(otel_metrics.get_meter(sc.INSTRUMENTATION_SCOPE)),
                 load_price_table(),
+                event_logger=otel_logs.get_logger(sc.INSTRUMENTATION_SCOPE),
             )
         return RUNTIME
 

@@ -201,6 +201,24 @@ GUARDRAIL_DEFAULT_VERDICT: Final = "allow"
 # --------------------------------------------------------------------------- cost
 LLM_COST_USD: Final = "agentotel.llm.cost_usd"
 
+# --------------------------------------------------------------------------- evaluation
+# The gen_ai.evaluation.result event (GenAI events, semantic-conventions-genai
+# model/gen-ai/events.yaml): one evaluation of a GenAI operation's output, parented to the
+# evaluated span. Its attribute names are in opentelemetry-semantic-conventions; the event
+# name is not. gen_ai.response.id and error.type are the names above. The score histogram
+# is agentotel's own (the conventions define no evaluation metric).
+EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
+GEN_AI_EVALUATION_NAME: Final = _genai.GEN_AI_EVALUATION_NAME
+GEN_AI_EVALUATION_SCORE_VALUE: Final = _genai.GEN_AI_EVALUATION_SCORE_VALUE
+GEN_AI_EVALUATION_SCORE_LABEL: Final = _genai.GEN_AI_EVALUATION_SCORE_LABEL
+GEN_AI_EVALUATION_EXPLANATION: Final = _genai.GEN_AI_EVALUATION_EXPLANATION
+METRIC_EVALUATION_SCORE: Final = "agentotel.evaluation.score"
+UNIT_EVALUATION_SCORE: Final = "1"
+#: scores are usually in [0, 1]: one bucket for exactly 0, then tenths up to 1, then above 1.
+BUCKETS_EVALUATION_SCORE: Final = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+#: the unit 1 adds no suffix to a histogram's Prometheus name
+PROM_EVALUATION_SCORE: Final = "agentotel_evaluation_score"
+
 # --------------------------------------------------------------------------- metrics
 GEN_AI_TOKEN_TYPE: Final = _genai.GEN_AI_TOKEN_TYPE
 TOKEN_TYPE_INPUT: Final = _genai.GenAiTokenTypeValues.INPUT.value

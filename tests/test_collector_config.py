@@ -564,13 +564,14 @@ def datasource_problems(
     return found
 
 
-def test_dashboards_cover_overview_llm_agents_tools_and_guardrails() -> None:
+def test_dashboards_cover_overview_llm_agents_tools_guardrails_and_evaluations() -> None:
     titles = {d["uid"]: d["title"] for d in dashboards().values()}
     assert titles == {
         "agentotel-overview": "agentotel / Overview",
         "agentotel-llm": "agentotel / LLM",
         "agentotel-agents-tools": "agentotel / Agents & tools",
         "agentotel-guardrails": "agentotel / Guardrails",
+        "agentotel-evaluations": "agentotel / Evaluations",
     }
 
 

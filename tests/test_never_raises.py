@@ -5,8 +5,8 @@ API methods must not throw when used incorrectly at run time. Property: for host
 inputs (cycles, non-string keys, bytes, NaN/inf, huge strings and ints, objects whose
 ``__repr__``/``__str__`` raise, wrong types in every argument) in every content capture
 mode, on every entry point — constructors, ``__enter__``/``__exit__``, ``record_*``,
-``verdict``, ``fail``, ``set_attribute``, decorated calls of all four function kinds,
-``memory_size`` registrations and the collections that call their callbacks;
+``verdict``, ``fail``, ``set_attribute``, ``evaluation``, decorated calls of all four
+function kinds, ``memory_size`` registrations and the collections that call their callbacks;
 ``record_chunk`` and ``stream`` over sync and async iterables that raise, consumed by an
 application that raises, stops early or abandons the stream:
 
@@ -442,6 +442,43 @@ def test_memory_size_and_its_collection_never_raise(
     finally:
         MEMORY_SIZES.clear()
         meter_provider.shutdown()
+
+
+@EXAMPLES
+@given(
+    name=TEXT_OR_HOSTILE,
+    score=st.floats(min_value=0, max_value=1) | st.integers() | HOSTILE,
+    texts=st.lists(TEXT_OR_HOSTILE, min_size=4, max_size=4),
+    parent=st.sampled_from(["none", "operation", "unstarted", "span_context", "span"]) | HOSTILE,
+)
+def test_evaluation_never_raises(counter, caplog, name, score, texts, parent):
+    caplog.clear()
+    with agentotel.llm("gpt-4o", provider="openai") as call:
+        pass
+    given = {
+        "none": None,
+        "operation": call,
+        "unstarted": agentotel.tool("never-entered"),
+        "span_context": call.span.get_span_context(),
+        "span": call.span,
+    }
+    span_context = given[parent] if isinstance(parent, str) and parent in given else parent
+    label, explanation, response_id, error_type = texts
+    with Spans(counter):
+        with agentotel.agent("judge"):
+            result = agentotel.evaluation(
+                name,
+                score=score,
+                label=label,
+                explanation=explanation,
+                response_id=response_id,
+                span_context=span_context,
+                error_type=error_type,
+            )
+        agentotel.evaluation(name, score, label, explanation, response_id, span_context)
+    assert result is None
+    # misuse gets its warning; nothing inside agentotel failed on the way
+    assert [r.getMessage() for r in caplog.records if "failed to" in r.getMessage()] == []
 
 
 # --------------------------------------------------------------------------- decorators

@@ -3,12 +3,12 @@
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
-recorded), a tool, a retrieval and a memory search, and two memory sizes (records and
-bytes), then it waits on stdin. Its ``/metrics`` is scraped once and parsed with
-``prometheus_client``; every name in the README's "Prometheus name" column, every
-``semconv.PROM_*`` constant and every agentotel metric the dashboards and ``alerts.yml``
-query must be among the served sample names. A histogram's base name counts as served
-when its ``_bucket``, ``_sum`` and ``_count`` series are.
+recorded) and a scored evaluation of it, a tool, a retrieval and a memory search, and two
+memory sizes (records and bytes), then it waits on stdin. Its ``/metrics`` is scraped once
+and parsed with ``prometheus_client``; every name in the README's "Prometheus name"
+column, every ``semconv.PROM_*`` constant and every agentotel metric the dashboards and
+``alerts.yml`` query must be among the served sample names. A histogram's base name
+counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ with agentotel.workflow("names-check"):
             lookup.record_documents(["doc-1"])
         with agentotel.memory("search_memory", store="conversation", memory_type="short_term"):
             pass
+    agentotel.evaluation("relevance", score=0.9, label="pass", span_context=call)
 agentotel.memory_size("conversation", lambda: 3, memory_type="short_term")
 agentotel.memory_size("conversation", lambda: 2048, memory_type="short_term", unit="By")
 print({READY_LINE.decode()!r}, flush=True)

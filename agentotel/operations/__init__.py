@@ -4,6 +4,8 @@
 - :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail`,
   :mod:`.retrieval`, :mod:`.memory` — the kinds, each with its factory function
   (``agentotel.tool(...)`` is :func:`.tool.tool`);
+- :mod:`.evaluation` — :func:`.evaluation.evaluation`, one evaluation result (an event
+  and a metric point, no span);
 - :mod:`._decorators` — the decorator factory for the four kinds of functions;
 - :mod:`._genai_context`, :mod:`._retrieval_context` — ``opentelemetry-util-genai``'s
   nesting contracts for inferences and retrievals;
@@ -12,6 +14,7 @@
 
 from agentotel.operations._operation import Operation
 from agentotel.operations.agent import Agent, agent
+from agentotel.operations.evaluation import evaluation
 from agentotel.operations.guardrail import Guardrail, guardrail
 from agentotel.operations.llm import LLMCall, llm
 from agentotel.operations.memory import Memory, MemorySize, memory, memory_size
@@ -30,6 +33,7 @@ __all__ = [
     "Tool",
     "Workflow",
     "agent",
+    "evaluation",
     "guardrail",
     "llm",
     "memory",
