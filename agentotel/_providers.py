@@ -50,7 +50,7 @@ from opentelemetry.sdk.trace.export import (
 from agentotel import semconv as sc
 from agentotel._ratelimit import log_throttled
 from agentotel._settings import Settings, Signal
-from agentotel.console import TreeConsoleSpanExporter
+from agentotel.console import EvaluationConsoleProcessor, TreeConsoleSpanExporter
 
 _logger = logging.getLogger("agentotel")
 _E = TypeVar("_E")
@@ -188,9 +188,12 @@ def otlp_log_exporter(settings: Settings) -> LogRecordExporter:
 
 
 def span_processors(
-    settings: Settings, wrap: Callable[[SpanExporter], SpanExporter]
+    settings: Settings,
+    wrap: Callable[[SpanExporter], SpanExporter],
+    trees: list[TreeConsoleSpanExporter] | None = None,
 ) -> list[SpanProcessor]:
-    """One processor per trace exporter: batching for the network, simple for the console."""
+    """One processor per trace exporter: batching for the network, simple for the console;
+    the trace-tree exporters made are added to ``trees``."""
     processors: list[SpanProcessor] = []
     for name in settings.traces_exporter:
         if name == "otlp":
@@ -198,7 +201,10 @@ def span_processors(
         elif name == "console":
             processors.append(SimpleSpanProcessor(wrap(ConsoleSpanExporter())))
         elif name == "agentotel_console":
-            processors.append(SimpleSpanProcessor(wrap(TreeConsoleSpanExporter())))
+            tree = TreeConsoleSpanExporter()
+            if trees is not None:
+                trees.append(tree)
+            processors.append(SimpleSpanProcessor(wrap(tree)))
     return processors
 
 
@@ -305,8 +311,9 @@ def build(
         else TracerProvider(resource=resource, shutdown_on_exit=False)
     )
     owned["traces"] = tracer_provider is not current_tp
+    trees: list[TreeConsoleSpanExporter] = []
     if owned["traces"] or "traces" in explicit_exporters:
-        processors = span_processors(settings, wrap_spans or _same)
+        processors = span_processors(settings, wrap_spans or _same, trees)
         if span_pipeline is not None:
             processors = [span_pipeline(processors)]
         for processor in processors:
@@ -343,6 +350,8 @@ def build(
     if owned["logs"] or "logs" in explicit_exporters:
         for log_processor in log_processors(settings, wrap_logs or _same):
             logger_provider.add_log_record_processor(log_processor)
+    for tree in trees:  # evaluation results shown in the trace trees
+        logger_provider.add_log_record_processor(EvaluationConsoleProcessor(tree))
     if owned["logs"]:
         otel_logs.set_logger_provider(logger_provider)
 

@@ -4,17 +4,21 @@ Selected with ``OTEL_TRACES_EXPORTER=agentotel_console`` (``console`` keeps the 
 JSON exporter). Spans are held per trace until the trace's local root span ends, then
 the tree is printed: operation and name, duration, time to first chunk (streamed calls),
 tokens, embedding dimensions, cost, retrieved documents, memory operations (store, type,
-records found or written), guardrail verdicts and errors. A development tool: it writes
-to a stream, never to the network.
+records found or written), guardrail verdicts and errors. Evaluation results
+(``gen_ai.evaluation.result`` events, handed over by :class:`EvaluationConsoleProcessor`)
+are shown below the span they evaluate, or on a line of their own when its trace was
+printed already. A development tool: it writes to a stream, never to the network.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
+from opentelemetry.sdk._logs import LogRecordProcessor, ReadWriteLogRecord
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import StatusCode
@@ -22,6 +26,8 @@ from opentelemetry.trace import StatusCode
 from agentotel import semconv as sc
 
 _MAX_BUFFERED_SPANS = 10_000
+_MAX_HELD_EVALUATIONS = 1_000
+_PRINTED_TRACES_REMEMBERED = 1_000
 
 
 def _duration(span: ReadableSpan) -> str:
@@ -92,6 +98,21 @@ def describe(span: ReadableSpan) -> str:
     return "  ".join(parts)
 
 
+def describe_evaluation(attributes: Mapping[str, Any]) -> str:
+    """``evaluation groundedness  score=0.82  label=pass`` for one evaluation result."""
+    parts = [f"evaluation {attributes.get(sc.GEN_AI_EVALUATION_NAME, '?')!s}"]
+    score = attributes.get(sc.GEN_AI_EVALUATION_SCORE_VALUE)
+    if isinstance(score, (int, float)) and not isinstance(score, bool):
+        parts.append(f"score={score:.4g}")
+    label = attributes.get(sc.GEN_AI_EVALUATION_SCORE_LABEL)
+    if label is not None:
+        parts.append(f"label={label!s}")
+    error_type = attributes.get(sc.ERROR_TYPE)
+    if error_type is not None:
+        parts.append(f"error={error_type!s}")
+    return "  ".join(parts)
+
+
 class TreeConsoleSpanExporter(SpanExporter):
     """Prints each trace as a tree when its local root span ends.
 
@@ -104,6 +125,22 @@ class TreeConsoleSpanExporter(SpanExporter):
         self._lock = threading.Lock()
         self._pending: dict[int, list[ReadableSpan]] = {}
         self._count = 0
+        # span id -> evaluation lines, held until the span's trace is printed
+        self._evaluations: OrderedDict[int, list[str]] = OrderedDict()
+        self._printed: OrderedDict[int, None] = OrderedDict()  # recently printed trace ids
+
+    def add_evaluation(self, trace_id: int, span_id: int, attributes: Mapping[str, Any]) -> None:
+        """Show an evaluation result of span ``span_id``: in its trace's tree, or on a line
+        of its own when that tree was printed already (or there is no span)."""
+        line = describe_evaluation(attributes)
+        with self._lock:
+            held = span_id != 0 and trace_id not in self._printed
+            if held:
+                self._evaluations.setdefault(span_id, []).append(line)
+                while len(self._evaluations) > _MAX_HELD_EVALUATIONS:
+                    self._evaluations.popitem(last=False)
+        if not held:
+            self._write(f"{line}  (trace {trace_id:032x}, span {span_id:016x})\n\n")
 
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         finished: list[list[ReadableSpan]] = []
@@ -119,8 +156,23 @@ class TreeConsoleSpanExporter(SpanExporter):
                 self._count = sum(len(v) for v in self._pending.values())
             self._count -= sum(len(t) for t in finished)
         for trace_spans in finished:
-            self._write(render_tree(trace_spans))
+            self._write(render_tree(trace_spans, self._take_evaluations(trace_spans)))
         return SpanExportResult.SUCCESS
+
+    def _take_evaluations(self, spans: Sequence[ReadableSpan]) -> dict[int, list[str]]:
+        """The held evaluations of ``spans``; their trace counts as printed from now on."""
+        taken: dict[int, list[str]] = {}
+        with self._lock:
+            for span in spans:
+                if span.context is not None:
+                    lines = self._evaluations.pop(span.context.span_id, None)
+                    if lines:
+                        taken[span.context.span_id] = lines
+            if spans and spans[0].context is not None:
+                self._printed[spans[0].context.trace_id] = None
+                while len(self._printed) > _PRINTED_TRACES_REMEMBERED:
+                    self._printed.popitem(last=False)
+        return taken
 
     def _write(self, text: str) -> None:
         out = self._out or sys.stdout
@@ -133,14 +185,22 @@ class TreeConsoleSpanExporter(SpanExporter):
             self._pending.clear()
             self._count = 0
         for trace_spans in leftovers:
-            self._write(render_tree(trace_spans))
+            self._write(render_tree(trace_spans, self._take_evaluations(trace_spans)))
+        with self._lock:
+            unprinted = [line for lines in self._evaluations.values() for line in lines]
+            self._evaluations.clear()
+        if unprinted:
+            self._write("\n".join(unprinted) + "\n\n")
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         return True
 
 
-def render_tree(spans: Sequence[ReadableSpan]) -> str:
-    """Render spans of one trace as an indented tree (children ordered by start time)."""
+def render_tree(
+    spans: Sequence[ReadableSpan], evaluations: Mapping[int, list[str]] | None = None
+) -> str:
+    """Render spans of one trace as an indented tree (children ordered by start time),
+    each span's ``evaluations`` (span id -> lines) below its children."""
     by_id = {s.context.span_id: s for s in spans if s.context}
     children: dict[int | None, list[ReadableSpan]] = {}
     for span in spans:
@@ -154,11 +214,42 @@ def render_tree(spans: Sequence[ReadableSpan]) -> str:
 
     def walk(span: ReadableSpan, prefix: str, connector: str, child_prefix: str) -> None:
         lines.append(prefix + connector + describe(span))
-        kids = children.get(span.context.span_id if span.context else None, [])
+        span_id = span.context.span_id if span.context else None
+        kids: list[ReadableSpan | str] = [*children.get(span_id, [])]
+        if evaluations and span_id is not None:
+            kids += evaluations.get(span_id, [])
         for index, kid in enumerate(kids):
             last = index == len(kids) - 1
-            walk(kid, prefix + child_prefix, "└─ " if last else "├─ ", "   " if last else "│  ")
+            if isinstance(kid, str):
+                lines.append(prefix + child_prefix + ("└─ " if last else "├─ ") + kid)
+            else:
+                walk(kid, prefix + child_prefix, "└─ " if last else "├─ ",
+                     "   " if last else "│  ")
 
     for root in children.get(None, []):
         walk(root, "", "", "")
     return "\n".join(lines) + "\n\n"
+
+
+class EvaluationConsoleProcessor(LogRecordProcessor):
+    """Hands ``gen_ai.evaluation.result`` events to a :class:`TreeConsoleSpanExporter`
+    (added to the logger provider when trace trees are printed). Never raises."""
+
+    def __init__(self, tree: TreeConsoleSpanExporter) -> None:
+        self._tree = tree
+
+    def on_emit(self, log_record: ReadWriteLogRecord) -> None:
+        try:
+            record = log_record.log_record
+            if record.event_name == sc.EVENT_EVALUATION_RESULT:
+                self._tree.add_evaluation(
+                    record.trace_id or 0, record.span_id or 0, record.attributes or {}
+                )
+        except Exception:  # noqa: BLE001 - a console line must not break the application
+            pass
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+import textwrap
 import time
 
 import pytest
@@ -138,3 +142,54 @@ def test_embeddings_show_the_dimension_count(console):
 )
 def test_time_to_first_chunk_format(seconds, shown):
     assert _ttfc(seconds) == shown
+
+
+def _run_script(script: str) -> str:
+    """``script`` after ``agentotel.init()`` with trace trees on stdout, in a fresh
+    interpreter (init() sets process-global providers); its stdout."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTOTEL_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent("""
+            import agentotel
+            agentotel.init("svc", traces_exporter="agentotel_console",
+                           metrics_exporter="none", logs_exporter="none")
+        """) + textwrap.dedent(script)],
+        env=clean, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_evaluation_results_are_shown_below_the_evaluated_span():
+    out = _run_script("""
+        with agentotel.workflow("triage"):
+            with agentotel.agent("writer") as writer:
+                with agentotel.tool("lookup"):
+                    pass
+            agentotel.evaluation("groundedness", score=0.8148, label="pass",
+                                 span_context=writer)
+            agentotel.evaluation("tone", label="friendly")
+    """)
+    lines = out.splitlines()
+    assert lines[0].startswith("invoke_workflow triage  ")
+    assert lines[1].startswith("├─ invoke_agent writer  ")
+    assert lines[2].startswith("│  ├─ execute_tool lookup  ")
+    assert lines[3] == "│  └─ evaluation groundedness  score=0.8148  label=pass"
+    assert lines[4] == "└─ evaluation tone  label=friendly"
+
+
+def test_an_evaluation_after_its_trace_was_printed_gets_a_line_of_its_own():
+    out = _run_script("""
+        with agentotel.agent("writer") as writer:
+            pass
+        span = writer.span.get_span_context()
+        print(f"ids {span.trace_id:032x} {span.span_id:016x}", flush=True)
+        agentotel.evaluation("groundedness", score=0.25, label="fail", span_context=writer)
+        agentotel.evaluation("judge", error_type="timeout")
+    """)
+    trace_id, span_id = re.search(r"^ids (\w+) (\w+)$", out, re.MULTILINE).groups()
+    assert out.splitlines()[0].startswith("invoke_agent writer  ")
+    assert (f"evaluation groundedness  score=0.25  label=fail  (trace {trace_id}, span {span_id})"
+            in out.splitlines())
+    # no span at all: the line names none
+    assert f"evaluation judge  error=timeout  (trace {0:032x}, span {0:016x})" in out.splitlines()

@@ -137,6 +137,43 @@ def test_a_trace_tree_is_printed_per_request(full_run: subprocess.CompletedProce
     assert re.search(r"^[│ ]*[├└]─ (?:✗ )?chat gpt-4o-mini ", full_run.stdout, re.MULTILINE)
 
 
+def test_trees_show_streaming_retrieval_memory_and_evaluations(
+    full_run: subprocess.CompletedProcess[str],
+) -> None:
+    answered = [rid for rid, (status, _) in _results(full_run).items() if status == "answered"]
+    out = full_run.stdout
+
+    def count(pattern: str) -> int:
+        return len(re.findall(pattern, out, re.MULTILINE))
+
+    # one streamed writer call, one evaluation and one memory search per answered request
+    assert count(r"─ chat gpt-4o  \S+  ttfc=\d") == len(answered)
+    assert count(r"─ evaluation groundedness  score=[\d.]+  label=(?:pass|fail)$") == len(
+        answered)
+    assert count(r"─ search_memory support-conversations \(short_term\)  \S+  hits=2$") == len(
+        answered)
+    # each help-centre search is a retrieval below its tool call
+    searches = count(r"─ (?:✗ )?execute_tool search_docs  ")
+    assert searches > 0
+    assert count(r"[├└]─ execute_tool search_docs  .*\n[│ ]*└─ retrieval acme-help-centre  "
+                 r"\S+  documents=\d") == searches
+    # the store keeps 10 conversations: older ones are deleted as new ones arrive
+    assert count(r"─ delete_memory support-conversations \(short_term\)  \S+  records=\d") > 0
+
+
+def test_run_summary_reports_groundedness_and_streaming(
+    full_run: subprocess.CompletedProcess[str],
+) -> None:
+    answered = sum(status == "answered" for status, _ in _results(full_run).values())
+    match = re.search(r"groundedness: mean (\d\.\d\d) over (\d+) replies; (\d+) pass, (\d+) fail",
+                      full_run.stdout)
+
+    assert match is not None, full_run.stdout[-2000:]
+    assert 0 < float(match[1]) <= 1
+    assert int(match[2]) == int(match[3]) + int(match[4]) == answered
+    assert f"streamed    {answered} LLM calls, time to first chunk median " in full_run.stdout
+
+
 def test_metrics_summary_counts_every_workflow_and_denial(
     full_run: subprocess.CompletedProcess[str],
 ) -> None:

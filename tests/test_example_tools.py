@@ -9,6 +9,7 @@ SDK providers (the ``recorded`` fixture) so their spans can be read back.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,15 +18,19 @@ import pytest
 import requests
 from conftest import Recorded
 
+import agentotel
 from examples.support_assistant import guardrails
 from examples.support_assistant.agents import run_tool_call
+from examples.support_assistant.evaluation import Groundedness, evaluate_reply, groundedness
 from examples.support_assistant.fake_openai import FakeChatModel, FakeOpenAIServer
 from examples.support_assistant.llm_client import (
     ChatClient,
     ToolCall,
+    assemble_chunks,
     parse_chat_completion,
     retry_delay_s,
 )
+from examples.support_assistant.memory import ConversationMemory
 from examples.support_assistant.tools import (
     TOOL_SPECS,
     DocumentIndex,
@@ -536,3 +541,150 @@ def test_failing_tool_call_is_reported_to_the_model_and_on_the_span(
 
     assert error in output["error"]
     assert span.attributes["error.type"] == error_type
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def _events(response: requests.Response) -> list[str]:
+    return [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+
+
+def test_fake_api_streams_the_reply_as_server_sent_events(fake_api: FakeOpenAIServer) -> None:
+    body = _chat("Hello", stream=True, stream_options={"include_usage": True})
+    response = _post(fake_api, body)
+    *chunks, usage_chunk = [json.loads(event) for event in _events(response)[:-1]]
+    expected = FakeChatModel(0, 0).respond(body).body  # the same answer, not streamed
+
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    assert _events(response)[-1] == "[DONE]"
+    assert {chunk["object"] for chunk in [*chunks, usage_chunk]} == {"chat.completion.chunk"}
+    assert {chunk["id"] for chunk in [*chunks, usage_chunk]} == {expected["id"]}
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks) == (
+        expected["choices"][0]["message"]["content"]
+    )
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert all(chunk["usage"] is None for chunk in chunks)
+    assert (usage_chunk["choices"], usage_chunk["usage"]) == ([], expected["usage"])
+
+
+def test_fake_api_streams_no_usage_unless_asked(fake_api: FakeOpenAIServer) -> None:
+    chunks = [json.loads(e) for e in _events(_post(fake_api, _chat("Hello", stream=True)))[:-1]]
+
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert not any("usage" in chunk for chunk in chunks)
+
+
+def test_streamed_completion_times_its_chunks_and_records_the_usage(recorded: Recorded) -> None:
+    with FakeOpenAIServer(max_latency_s=0.05, model=FakeChatModel(0, 0)) as server:
+        client = ChatClient(server.base_url, "sk-test")
+        result = client.complete("gpt-4o", _chat("Hello")["messages"], stream=True)
+        client.close()
+    span = recorded.span("chat gpt-4o")
+    words = len(re.findall(r"\S+\s*", result.content))
+    (first,) = recorded.points("gen_ai.client.operation.time_to_first_chunk")
+    (per_chunk,) = recorded.points("gen_ai.client.operation.time_per_output_chunk")
+
+    assert result.content.startswith(("Hi", "Hello", "Thanks"))
+    assert span.attributes["gen_ai.request.stream"] is True
+    ttfc = span.attributes["gen_ai.response.time_to_first_chunk"]
+    assert 0.01 <= ttfc < (span.end_time - span.start_time) / 1e9
+    assert (span.attributes["gen_ai.response.id"], span.attributes["gen_ai.usage.input_tokens"],
+            span.attributes["gen_ai.usage.output_tokens"],
+            span.attributes["gen_ai.response.finish_reasons"]) == (
+        result.id, result.input_tokens, result.output_tokens, ("stop",))
+    assert first.value == 1
+    # chunks: the role, a word each, the finish reason, the usage; timed after the first
+    assert per_chunk.value == words + 2
+
+
+def test_streamed_tool_call_deltas_are_merged() -> None:
+    def delta(**fields: Any) -> dict[str, Any]:
+        return {"id": "c1", "model": "m", "choices": [{"delta": fields, "finish_reason": None}]}
+
+    result = assemble_chunks([
+        delta(role="assistant", content=None),
+        delta(tool_calls=[{"index": 0, "id": "call_1", "type": "function",
+                           "function": {"name": "calculate", "arguments": '{"expr'}}]),
+        delta(tool_calls=[{"index": 0, "function": {"arguments": 'ession": "6 * 7"}'}}]),
+        {"id": "c1", "model": "m", "choices": [{"delta": {}, "finish_reason": "tool_calls"}]},
+    ])
+
+    assert result.tool_calls == [ToolCall("call_1", "calculate", '{"expression": "6 * 7"}')]
+    assert (result.finish_reason, result.content, result.input_tokens) == ("tool_calls", "", None)
+
+
+def test_an_empty_stream_is_an_error() -> None:
+    with pytest.raises(ValueError, match="without a chunk"):
+        assemble_chunks([])
+
+
+# --------------------------------------------------------------------------- retrieval
+
+
+def test_search_docs_is_a_retrieval_span(recorded: Recorded) -> None:
+    results = search_docs("refund annual plan", top_k=2)["results"]
+    span = recorded.span("retrieval acme-help-centre")
+
+    assert (span.attributes["gen_ai.operation.name"], span.attributes["gen_ai.data_source.id"],
+            span.attributes["gen_ai.retrieval.top_k"],
+            span.attributes["agentotel.retrieval.document.count"]) == (
+        "retrieval", "acme-help-centre", 2, len(results))
+    assert len(results) == 2
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def test_conversation_memory_keeps_the_last_conversations(recorded: Recorded) -> None:
+    memory = ConversationMemory(max_conversations=2)
+    try:
+        memory.add("conv-1", "plan", "1. search")
+        memory.add("conv-2", "plan", "1. calculate")
+        memory.add("conv-2", "findings", "- 6 * 7 = 42.")
+        memory.add("conv-3", "plan", "1. convert")
+        recalled = memory.recall("conv-2")
+        forgotten = memory.recall("conv-1")
+        (size,) = recorded.points("agentotel.memory.record.count")
+    finally:
+        memory.size_report.unregister()
+    names = [span.name for span in recorded.spans()]
+    (deleted,) = [s for s in recorded.spans() if s.name == "delete_memory"]
+    found = [s.attributes["gen_ai.memory.record.count"]
+             for s in recorded.spans() if s.name == "search_memory"]
+
+    assert [(r.kind, r.content) for r in recalled] == [("plan", "1. calculate"),
+                                                       ("findings", "- 6 * 7 = 42.")]
+    assert forgotten == []
+    assert names == ["create_memory"] * 4 + ["delete_memory"] + ["search_memory"] * 2
+    assert deleted.attributes["gen_ai.memory.record.count"] == 1
+    assert found == [2, 0]
+    assert (size.value, size.attributes) == (
+        3, {"gen_ai.memory.store.id": "support-conversations",
+            "agentotel.memory.type": "short_term"})
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def test_groundedness_is_the_share_of_reply_words_found_in_the_sources() -> None:
+    result = groundedness("Annual plans can be refunded.", ["Annual plan refund within 30 days"])
+
+    # reply words annual, plan, refunded ("can", "be" are stop words); two in the sources
+    assert result == Groundedness(0.6667, "pass", "2 of 3 content words of the reply occur "
+                                                  "in the sources")
+    assert groundedness("Prices doubled yesterday.", ["Annual plan refund"]).label == "fail"
+    assert groundedness("", ["anything"]).score == 0.0
+
+
+def test_evaluate_reply_records_the_score_by_name_and_label(recorded: Recorded) -> None:
+    with agentotel.agent("writer") as writer:
+        pass
+    evaluate_reply("Annual plans can be refunded.", ["Annual plan refund"],
+                   response_id="chatcmpl-1", evaluated=writer)
+    (point,) = recorded.points("agentotel.evaluation.score")
+
+    assert (point.value, point.sum, point.attributes) == (
+        1, 0.6667, {"gen_ai.evaluation.name": "groundedness",
+                    "gen_ai.evaluation.score.label": "pass"})

@@ -35,6 +35,14 @@ EXPECTED_FAMILIES = {
     "agentotel_guardrail_checks": "counter",
     "agentotel_llm_cost_USD": "counter",
     "agentotel_agent_active": "gauge",
+    # the writer streams its reply
+    "gen_ai_client_operation_time_to_first_chunk_seconds": "histogram",
+    "gen_ai_client_operation_time_per_output_chunk_seconds": "histogram",
+    # the conversation memory and the groundedness evaluation
+    "agentotel_memory_operation_duration_seconds": "histogram",
+    "agentotel_memory_operations": "counter",
+    "agentotel_memory_record_count": "gauge",
+    "agentotel_evaluation_score": "histogram",
 }
 ID_LABELS = {
     "gen_ai_conversation_id", "gen_ai_response_id", "gen_ai_tool_call_id", "gen_ai_agent_id",
@@ -133,7 +141,36 @@ def test_operation_duration_is_labelled_by_operation_provider_and_model(
     family = families["gen_ai_client_operation_duration_seconds"]
     assert {"gen_ai_operation_name", "gen_ai_provider_name",
             "gen_ai_request_model"} <= _label_names(family)
-    assert _label_values(family, "gen_ai_operation_name") == {"chat"}
+    # the help-centre search is a retrieval: the same metric, without provider or model
+    assert _label_values(family, "gen_ai_operation_name") == {"chat", "retrieval"}
+
+
+def test_streamed_calls_are_timed_per_chunk_for_the_writers_model(
+    families: dict[str, Metric],
+) -> None:
+    for name in ("gen_ai_client_operation_time_to_first_chunk_seconds",
+                 "gen_ai_client_operation_time_per_output_chunk_seconds"):
+        assert _label_values(families[name], "gen_ai_request_model") == {"gpt-4o"}, name
+
+
+def test_memory_operations_are_labelled_by_operation_type_and_outcome(
+    families: dict[str, Metric],
+) -> None:
+    family = families["agentotel_memory_operations"]
+    assert _label_values(family, "gen_ai_operation_name") == {"create_memory", "search_memory"}
+    assert _label_values(family, "agentotel_memory_type") == {"short_term"}
+    assert _label_values(family, "agentotel_memory_outcome") == {"success"}
+    (size,) = families["agentotel_memory_record_count"].samples
+    assert size.labels["gen_ai_memory_store_id"] == "support-conversations"
+    assert size.value > 0
+
+
+def test_evaluation_scores_are_labelled_by_evaluation_and_label(
+    families: dict[str, Metric],
+) -> None:
+    family = families["agentotel_evaluation_score"]
+    assert _label_values(family, "gen_ai_evaluation_name") == {"groundedness"}
+    assert _label_values(family, "gen_ai_evaluation_score_label") <= {"pass", "fail"}
 
 
 def test_token_usage_is_labelled_input_and_output(families: dict[str, Metric]) -> None:

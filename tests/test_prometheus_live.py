@@ -52,13 +52,6 @@ SCRAPE_INTERVAL = "500ms"
 BUILTIN_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "5m"}
 DEADLINE_S = 120.0
 
-# agentotel_evaluation_score_* comes from agentotel.evaluation(); the demo calls it nowhere
-# yet. Once it does, the entries with this reason must go
-# (test_expected_empty_queries_are_empty_for_the_stated_reason fails until they do).
-NO_EVALUATIONS = (
-    "agentotel_evaluation_score_* is recorded by agentotel.evaluation() with a score;"
-    " the demo records no evaluation yet"
-)
 # Queries that return no samples against the demo, by id, with the reason.
 EXPECTED_EMPTY: dict[str, str] = {
     "dashboard agentotel-overview / Span calls per second by span name / A": (
@@ -68,41 +61,14 @@ EXPECTED_EMPTY: dict[str, str] = {
     "dashboard agentotel-overview / Span p95 duration by span name / A": (
         "traces_span_metrics_* come from the Collector's spanmetrics connector"
     ),
-    **{
-        f"dashboard agentotel-agents-tools / {title} / A": (
-            "the demo (examples/support_assistant) performs no memory operations and reports"
-            " no memory sizes; tests/test_prometheus_names.py serves these metrics"
-        )
-        for title in (
-            "Memory operations per second by operation and outcome",
-            "Memory operation p95 duration by operation",
-            "Memory records by store",
-            "Memory bytes by store",
-        )
-    },
+    "dashboard agentotel-agents-tools / Memory bytes by store / A": (
+        "the demo reports its conversation store's size in records"
+        " (agentotel.memory.record.count), not in bytes; tests/test_prometheus_names.py"
+        " serves agentotel_memory_size_bytes"
+    ),
     "alert CollectorExportFailing": (
         "otelcol_exporter_send_failed_* are the Collector's own metrics; no Collector runs here"
     ),
-    # every query of agentotel_evaluation_score_* and of the rules recorded from it
-    "dashboard agentotel-evaluations / Mean score by evaluation / A": NO_EVALUATIONS,
-    "dashboard agentotel-evaluations / Mean score: last hour vs 7 days / A": NO_EVALUATIONS,
-    "dashboard agentotel-evaluations / Mean score: last hour vs 7 days / B": NO_EVALUATIONS,
-    (
-        "dashboard agentotel-evaluations / "
-        "Drop of the 1h mean below the 7-day mean vs threshold / A"
-    ): NO_EVALUATIONS,
-    "dashboard agentotel-evaluations / Score p10 and p50 by evaluation / A": NO_EVALUATIONS,
-    "dashboard agentotel-evaluations / Score p10 and p50 by evaluation / B": NO_EVALUATIONS,
-    (
-        "dashboard agentotel-evaluations / Scored results per second by evaluation and label / A"
-    ): NO_EVALUATIONS,
-    "dashboard agentotel-evaluations / Share of results by label / A": NO_EVALUATIONS,
-    (
-        "dashboard agentotel-evaluations / Scored results in range by evaluation and label / A"
-    ): NO_EVALUATIONS,
-    "record agentotel:evaluation_score:mean1h": NO_EVALUATIONS,
-    "record agentotel:evaluation_score:mean7d": NO_EVALUATIONS,
-    "record agentotel:evaluation_score:drop_ratio1h_7d": NO_EVALUATIONS,
 }
 # Alert expressions return series only while their condition holds; whether the demo's
 # traffic crosses a threshold (e.g. 5% LLM errors) is not what this test checks. They must

@@ -3,19 +3,22 @@
 Each ``run`` is one ``agentotel.agent(...)`` invocation (an ``invoke_agent {name}`` span
 and the agent metrics). Inside it every model call is a ``chat {model}`` span made by
 :class:`~.llm_client.ChatClient`, and every tool the researcher runs is an
-``execute_tool {name}`` span carrying the model's tool-call id.
+``execute_tool {name}`` span carrying the model's tool-call id. The writer streams its
+reply, so its ``chat`` span carries the time to the first chunk.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import agentotel
 
 from .llm_client import ChatClient, ToolCall
+from .memory import MemoryRecord
 from .tools import TOOL_SPECS
 
 AGENT_VERSION = "1.2.0"
@@ -63,6 +66,24 @@ class Models:
         return cls(model, model, model) if model else cls()
 
 
+@dataclass(frozen=True)
+class Research:
+    """The researcher's findings and the tool results (JSON text) they rest on."""
+
+    notes: str
+    sources: list[str]
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The writer's reply, the model's response id, and the writer's invocation (whose
+    span an evaluation of the reply is parented to)."""
+
+    text: str
+    response_id: str
+    agent: agentotel.Agent
+
+
 class Planner:
     """Turns a request into a short research plan (one model call)."""
 
@@ -101,9 +122,9 @@ class Researcher:
         self.model = model
         self.tool_schemas = [spec.openai_schema() for spec in TOOL_SPECS.values()]
 
-    def run(self, request: str, plan: str, conversation_id: str) -> str:
-        """The research notes as text. Raises what :meth:`ChatClient.complete` raises;
-        tool failures do not raise, the model is told about them instead."""
+    def run(self, request: str, plan: str, conversation_id: str) -> Research:
+        """The research notes and their sources. Raises what :meth:`ChatClient.complete`
+        raises; tool failures do not raise, the model is told about them instead."""
         with agentotel.agent(
             "researcher",
             description="Looks facts up with calculator, unit-conversion and search tools",
@@ -114,20 +135,21 @@ class Researcher:
                 {"role": "system", "content": RESEARCHER_INSTRUCTIONS},
                 {"role": "user", "content": f"Customer request:\n{request}\n\nPlan:\n{plan}"},
             ]
+            sources: list[str] = []
             for _ in range(self.max_rounds):
                 result = self.client.complete(
                     self.model, messages, tools=self.tool_schemas, temperature=0.0, max_tokens=400
                 )
                 if not result.tool_calls:
-                    return result.content
+                    return Research(result.content, sources)
                 messages.append(result.message)
                 for call in result.tool_calls:
-                    messages.append(
-                        {"role": "tool", "tool_call_id": call.id, "content": run_tool_call(call)}
-                    )
+                    output = run_tool_call(call)
+                    sources.append(output)
+                    messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
             # Out of rounds: ask for the findings without offering tools again.
             final = self.client.complete(self.model, messages, temperature=0.0, max_tokens=400)
-            return final.content
+            return Research(final.content, sources)
 
 
 def run_tool_call(call: ToolCall) -> str:
@@ -153,20 +175,26 @@ def run_tool_call(call: ToolCall) -> str:
 
 
 class Writer:
-    """Writes the customer-facing reply from the plan and the research notes."""
+    """Writes the customer-facing reply from the plan and the research notes it reads
+    from the conversation's memory; the reply is streamed."""
 
     def __init__(self, client: ChatClient, model: str) -> None:
         self.client = client
         self.model = model
 
-    def run(self, request: str, plan: str, notes: str, conversation_id: str) -> str:
-        """The reply text. Raises what :meth:`ChatClient.complete` raises."""
+    def run(
+        self, request: str, remembered: Sequence[MemoryRecord], conversation_id: str
+    ) -> Draft:
+        """The reply. ``remembered``: the conversation's ``plan`` and ``findings`` records.
+        Raises what :meth:`ChatClient.complete` raises."""
+        plan = "\n".join(record.content for record in remembered if record.kind == "plan")
+        notes = "\n".join(record.content for record in remembered if record.kind == "findings")
         with agentotel.agent(
             "writer",
             description="Writes the reply to the customer",
             version=AGENT_VERSION,
             conversation_id=conversation_id,
-        ):
+        ) as invocation:
             prompt = (
                 f"Customer request:\n{request}\n\nPlan:\n{plan}\n\n"
                 f"Research notes:\n{notes}\n\nWrite the reply."
@@ -179,5 +207,6 @@ class Writer:
                 ],
                 temperature=0.3,
                 max_tokens=400,
+                stream=True,
             )
-            return result.content
+            return Draft(result.content, result.id, invocation)

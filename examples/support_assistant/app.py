@@ -172,6 +172,19 @@ def run_summary(outcomes: list[Outcome]) -> str:
     )
 
 
+def evaluation_summary(outcomes: list[Outcome]) -> str:
+    """``groundedness: mean 0.72 over 25 replies; 21 pass, 4 fail``."""
+    results = [o.groundedness for o in outcomes if o.groundedness is not None]
+    if not results:
+        return "groundedness: no replies evaluated"
+    labels = Counter(result.label for result in results)
+    mean = sum(result.score for result in results) / len(results)
+    return (
+        f"groundedness: mean {mean:.2f} over {len(results)} replies; "
+        f"{labels['pass']} pass, {labels['fail']} fail"
+    )
+
+
 def _display_path(path: Path) -> str:
     """``path`` relative to the working directory when it lies below it."""
     try:
@@ -264,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _say("\n== Run ==")
     _say("  " + run_summary(outcomes))
+    _say("  " + evaluation_summary(outcomes))
     _say("== Telemetry (counted from this run's spans) ==")
     for line in statistics.lines():
         _say(line)

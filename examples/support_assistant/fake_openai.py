@@ -5,7 +5,10 @@ result every time. It speaks the real wire format: ``POST /v1/chat/completions``
 bearer token, answered with ``id``, ``object``, ``created``, ``model`` (a dated snapshot
 such as ``gpt-4o-mini-2024-07-18``), ``choices[].message`` (``content`` or
 ``tool_calls`` with JSON ``arguments``), ``finish_reason`` and ``usage`` including
-``prompt_tokens_details.cached_tokens``.
+``prompt_tokens_details.cached_tokens``. A request with ``"stream": true`` is answered
+with server-sent events, as OpenAI streams: ``chat.completion.chunk`` objects (the role,
+then the reply a word per chunk, then the finish reason), the usage in a last chunk
+without choices when ``stream_options.include_usage`` asks for it, and ``data: [DONE]``.
 
 How the stand-in "model" answers (all derived from the request, so replies are
 deterministic):
@@ -60,11 +63,13 @@ SYSTEM_FINGERPRINT = "fp_0ba0d124f1"
 
 @dataclass
 class FakeResponse:
-    """What the HTTP layer sends back: status code, extra headers and a JSON body."""
+    """What the HTTP layer sends back: status code, extra headers and a JSON body, or
+    for a streamed answer the chunks to send as server-sent events."""
 
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    chunks: list[dict[str, Any]] | None = None
 
 
 # --------------------------------------------------------------------------- intents
@@ -234,7 +239,12 @@ class FakeChatModel:
         if fault is not None:
             return fault
         message, finish_reason = self.reply(body, digest)
-        return FakeResponse(200, self._completion(body, digest, message, finish_reason))
+        completion = self._completion(body, digest, message, finish_reason)
+        if body.get("stream") is not True:
+            return FakeResponse(200, completion)
+        options = body.get("stream_options")
+        include_usage = isinstance(options, dict) and options.get("include_usage") is True
+        return FakeResponse(200, completion, chunks=stream_chunks(completion, include_usage))
 
     def _fault(self, digest: str, model: str) -> FakeResponse | None:
         bucket = int(digest[:8], 16) % 100
@@ -353,6 +363,35 @@ class FakeChatModel:
         return cached * CACHE_BLOCK_TOKENS
 
 
+def stream_chunks(completion: dict[str, Any], include_usage: bool) -> list[dict[str, Any]]:
+    """A Chat Completions response as the ``chat.completion.chunk`` objects OpenAI streams:
+    the role, the content a word per chunk (tool calls in one chunk), the finish reason,
+    and with ``include_usage`` a last chunk with ``"choices": []`` and the usage (every
+    other chunk then has ``"usage": null``)."""
+    choice = completion["choices"][0]
+    message = choice["message"]
+    head = {key: completion[key] for key in ("id", "created", "model", "system_fingerprint")}
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {**head, "object": "chat.completion.chunk", "choices": [
+            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        ]}
+        if include_usage:
+            body["usage"] = None
+        return body
+
+    chunks = [chunk({"role": "assistant", "content": "", "refusal": None})]
+    chunks += [chunk({"content": word}) for word in re.findall(r"\S+\s*", message["content"] or "")]
+    if message.get("tool_calls"):
+        calls = [{"index": n, **call} for n, call in enumerate(message["tool_calls"])]
+        chunks.append(chunk({"tool_calls": calls}))
+    chunks.append(chunk({}, choice["finish_reason"]))
+    if include_usage:
+        chunks.append({**head, "object": "chat.completion.chunk", "choices": [],
+                       "usage": completion["usage"]})
+    return chunks
+
+
 def _text_of(message: dict[str, Any]) -> str:
     """A message's text (``content`` may be a string, None, or a list of parts)."""
     content = message.get("content")
@@ -426,7 +465,25 @@ class _Handler(BaseHTTPRequestHandler):
             return
         response = self.server.model.respond(body)
         time.sleep(self.server.latency_s(raw))
-        self._send(response)
+        if response.chunks is not None:
+            self._send_events(response.chunks)
+        else:
+            self._send(response)
+
+    def _send_events(self, chunks: list[dict[str, Any]]) -> None:
+        """Server-sent events, one ``data:`` line per chunk, then ``data: [DONE]``; each
+        written on its own after :attr:`_Server.chunk_interval_s`, as tokens arrive."""
+        events = [f"data: {json.dumps(chunk)}\n\n".encode() for chunk in chunks]
+        events.append(b"data: [DONE]\n\n")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.send_header("Content-Length", str(sum(len(event) for event in events)))
+        self.send_header("x-request-id", "req_" + _hash_id(events[0].decode(), 24))
+        self.end_headers()
+        for event in events:
+            self.wfile.write(event)
+            self.wfile.flush()
+            time.sleep(self.server.chunk_interval_s)
 
     def _send(self, response: FakeResponse) -> None:
         payload = json.dumps(response.body).encode()
@@ -450,6 +507,8 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.model = model
         self.max_latency_s = max_latency_s
+        #: the pause between two streamed chunks (a word each).
+        self.chunk_interval_s = max_latency_s / 25
 
     def latency_s(self, raw: bytes) -> float:
         """A deterministic simulated latency between 20% and 100% of ``max_latency_s``."""

@@ -6,12 +6,18 @@ instrumentation that ``agentotel.init()`` switches on adds the HTTP client span 
 it. A rate-limited attempt (HTTP 429) is retried once after the delay the server asks
 for, so the trace shows the failed attempt next to the one that recovered; other HTTP
 errors propagate as :class:`requests.HTTPError`.
+
+A streamed request (``stream=True``) reads the answer as server-sent events through
+``call.stream(...)``: the span then carries the time to the first chunk, and the
+metrics the time to first chunk and the time between chunks. The usage arrives in the
+last chunk (``stream_options.include_usage``).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -97,8 +103,10 @@ class ChatClient:
         tools: list[dict[str, Any]] | None = None,
         temperature: float = 0.2,
         max_tokens: int = 512,
+        stream: bool = False,
     ) -> ChatResult:
-        """Send one chat completion request (retrying once on HTTP 429).
+        """Send one chat completion request (retrying once on HTTP 429). With ``stream``
+        the answer is streamed and assembled from its chunks.
 
         Raises:
             requests.HTTPError: the API answered with an error status (after retries).
@@ -113,6 +121,9 @@ class ChatClient:
         }
         if tools:
             payload["tools"] = tools
+        if stream:
+            payload["stream"] = True
+            payload["stream_options"] = {"include_usage": True}
         attempt = 0
         while True:
             try:
@@ -133,6 +144,7 @@ class ChatClient:
             server_port=self.server_port,
             temperature=payload["temperature"],
             max_tokens=payload["max_tokens"],
+            stream=bool(payload.get("stream")),
         ) as call:
             messages = payload["messages"]
             system = [m["content"] for m in messages if m.get("role") == "system"]
@@ -140,9 +152,16 @@ class ChatClient:
                 [m for m in messages if m.get("role") != "system"],
                 system_instructions=system or None,
             )
-            response = self._session.post(self.url, json=payload, timeout=self.timeout_s)
+            streamed = bool(payload.get("stream"))
+            response = self._session.post(
+                self.url, json=payload, timeout=self.timeout_s, stream=streamed
+            )
             response.raise_for_status()
-            result = parse_chat_completion(response.json())
+            if streamed:
+                # every chunk read through call.stream() is timed as it arrives
+                result = assemble_chunks(call.stream(server_sent_events(response)))
+            else:
+                result = parse_chat_completion(response.json())
             call.record_response(
                 response_model=result.model,
                 response_id=result.id,
@@ -192,6 +211,69 @@ def parse_chat_completion(body: dict[str, Any]) -> ChatResult:
         cached_input_tokens=cache_details.get("cached_tokens"),
         message=assistant_message,
     )
+
+
+def server_sent_events(response: requests.Response) -> Iterator[dict[str, Any]]:
+    """The JSON objects of a ``text/event-stream`` response's ``data:`` lines, up to
+    ``data: [DONE]``; the response is closed when the iteration ends.
+
+    Raises:
+        ValueError: a ``data:`` line is not JSON.
+    """
+    try:
+        for line in response.iter_lines(decode_unicode=True):
+            if not line or not line.startswith("data:"):
+                continue  # keep-alive comments, blank separators, other fields
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            yield json.loads(data)
+    finally:
+        response.close()
+
+
+def assemble_chunks(chunks: Iterable[dict[str, Any]]) -> ChatResult:
+    """A streamed answer (``chat.completion.chunk`` objects) put together: the content
+    deltas joined, the tool calls merged by index, the finish reason and the usage of the
+    chunks that carry them.
+
+    Raises:
+        ValueError: the stream ended without a chunk.
+    """
+    seen = False
+    first: dict[str, Any] = {}
+    parts: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    finish_reason = ""
+    usage: dict[str, Any] = {}
+    for chunk in chunks:
+        seen = True
+        first = first or chunk
+        usage = chunk.get("usage") or usage
+        for choice in chunk.get("choices") or []:
+            delta = choice.get("delta") or {}
+            if delta.get("content"):
+                parts.append(delta["content"])
+            for call in delta.get("tool_calls") or []:
+                merged = calls.setdefault(call.get("index", 0), {"function": {}})
+                merged.update({k: v for k, v in call.items() if k not in ("index", "function")})
+                function = call.get("function") or {}
+                merged["function"]["name"] = function.get("name", merged["function"].get("name"))
+                merged["function"]["arguments"] = (
+                    merged["function"].get("arguments", "") + function.get("arguments", "")
+                )
+            finish_reason = choice.get("finish_reason") or finish_reason
+    if not seen:
+        raise ValueError("the stream ended without a chunk")
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(parts) or None}
+    if calls:
+        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+    return parse_chat_completion({
+        "id": first.get("id", ""),
+        "model": first.get("model", ""),
+        "choices": [{"message": message, "finish_reason": finish_reason}],
+        "usage": usage,
+    })
 
 
 def retry_delay_s(response: requests.Response) -> float:

@@ -2,7 +2,8 @@
 
 :class:`RunStatistics` is an OpenTelemetry span processor: added to the tracer provider,
 it sees every span agentotel ends and adds up what the metrics also record (operations
-per kind, failures by ``error.type``, tokens, cost in USD, guardrail verdicts). Counting
+per kind, failures by ``error.type``, tokens, cost in USD, guardrail verdicts, streamed
+calls and their time to first chunk, retrieved documents). Counting
 spans instead of reading the Prometheus registry back keeps the summary independent of
 the metrics exporters, and never races with a scrape of ``/metrics``. With a sampler
 that drops traces the summary covers the sampled ones only; the metrics cover all.
@@ -23,6 +24,8 @@ KINDS = {
     semconv.OP_INVOKE_AGENT: "agents",
     **{operation: "LLM calls" for operation in sorted(semconv.LLM_OPERATIONS)},
     semconv.OP_EXECUTE_TOOL: "tool calls",
+    semconv.OP_RETRIEVAL: "retrievals",
+    **{operation: "memory operations" for operation in semconv.MEMORY_OPERATIONS},
     semconv.OP_APPLY_GUARDRAIL: "guardrail checks",
 }
 
@@ -40,6 +43,8 @@ class RunStatistics(SpanProcessor):
         self.tokens: Counter[str] = Counter()
         self.cost_usd = 0.0
         self.verdicts: Counter[str] = Counter()
+        self.first_chunk_s: list[float] = []
+        self.documents = 0
 
     def on_end(self, span: ReadableSpan) -> None:
         attributes = span.attributes or {}
@@ -65,6 +70,12 @@ class RunStatistics(SpanProcessor):
             verdict = attributes.get(semconv.GUARDRAIL_VERDICT)
             if verdict is not None:
                 self.verdicts[str(verdict)] += 1
+            first_chunk = attributes.get(semconv.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK)
+            if isinstance(first_chunk, float):
+                self.first_chunk_s.append(first_chunk)
+            documents = attributes.get(semconv.RETRIEVAL_DOCUMENT_COUNT)
+            if isinstance(documents, int):
+                self.documents += documents
 
     def lines(self) -> list[str]:
         """The summary as aligned text lines."""
@@ -82,10 +93,16 @@ class RunStatistics(SpanProcessor):
                 total = f"{kind} {sum(by_type.values())}"
                 lines.append(f"  {label:<10}  {total:<14} {types}")
             verdicts = ", ".join(f"{name} {count}" for name, count in sorted(self.verdicts.items()))
+            streamed = sorted(self.first_chunk_s)
             lines += [
                 f"  tokens      input {self.tokens['input']:,} "
                 f"(cached {self.tokens['cached input']:,}), output {self.tokens['output']:,}",
                 f"  cost        ${self.cost_usd:.4f} USD",
                 f"  guardrails  {verdicts or 'no checks'}",
+                f"  streamed    {len(streamed)} LLM calls"
+                + (f", time to first chunk median {streamed[len(streamed) // 2]:.3f} s"
+                   if streamed else ""),
+                f"  retrieved   {self.documents} documents in {self.operations['retrievals']}"
+                " retrievals",
             ]
         return lines

@@ -5,10 +5,11 @@
 - :func:`convert_units` converts length, mass, temperature and data sizes.
 - :class:`DocumentIndex` ranks the bundled help-centre articles with TF-IDF.
 
-Nothing here knows about telemetry: the researcher agent wraps every call in
-``agentotel.tool(...)`` so that each tool call becomes an ``execute_tool`` span carrying
-the model's tool-call id. :data:`TOOL_SPECS` describes the tools in the OpenAI
-``tools`` format. Every tool raises :class:`ValueError` on bad input; the message is
+The researcher agent wraps every call in ``agentotel.tool(...)`` so that each tool call
+becomes an ``execute_tool`` span carrying the model's tool-call id; the help-centre
+lookup inside :func:`search_docs` is a ``retrieval`` span of its own. Nothing else here
+knows about telemetry. :data:`TOOL_SPECS` describes the tools in the OpenAI ``tools``
+format. Every tool raises :class:`ValueError` on bad input; the message is
 meant to be shown to the model.
 """
 
@@ -23,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import agentotel
 
 DOCS_DIR = Path(__file__).parent / "data" / "docs"
 
@@ -386,12 +389,16 @@ def _passages(markdown: str) -> list[str]:
 
 
 _DEFAULT_INDEX: DocumentIndex | None = None
+#: ``gen_ai.data_source.id`` of the help-centre index.
+DATA_SOURCE_ID = "acme-help-centre"
 
 
 def search_docs(query: str, top_k: int = 3) -> dict[str, Any]:
     """Tool: search the bundled help centre; returns ``{"query", "results": [...]}``.
 
-    Each result is ``{"path", "title", "score", "snippet"}``.
+    Each result is ``{"path", "title", "score", "snippet"}``. The lookup is a
+    ``retrieval acme-help-centre`` span with the number of documents found (the query and
+    the documents' ids and scores as opt-in content).
 
     Raises:
         ValueError: ``query`` has no searchable words or ``top_k`` is not 1..10.
@@ -403,7 +410,10 @@ def search_docs(query: str, top_k: int = 3) -> dict[str, Any]:
         raise ValueError("top_k must be between 1 and 10")
     if _DEFAULT_INDEX is None:
         _DEFAULT_INDEX = DocumentIndex.from_directory()
-    hits = _DEFAULT_INDEX.search(query, top_k)
+    with agentotel.retrieval(DATA_SOURCE_ID, top_k=top_k) as lookup:
+        lookup.record_query(query)
+        hits = _DEFAULT_INDEX.search(query, top_k)
+        lookup.record_documents([{"id": hit.path, "score": hit.score} for hit in hits])
     return {"query": query, "results": [hit.__dict__ for hit in hits]}
 
 

@@ -1,16 +1,22 @@
 """The ``support-triage`` workflow: guardrails around planner -> researcher -> writer.
 
 One request is one ``invoke_workflow support-triage`` span (the root of its trace), with
-the input guardrails, the three agents and the output guardrails as its children::
+the input guardrails, the three agents, the conversation's memory operations and the
+output guardrails as its children::
 
     invoke_workflow support-triage
       apply_guardrail secret-scanner / prompt-injection / pii-filter   (target input)
       invoke_agent planner      -> chat gpt-4o-mini -> POST
-      invoke_agent researcher   -> chat ..., execute_tool ..., chat ...
-      invoke_agent writer       -> chat gpt-4o -> POST
+      create_memory                                                    (the plan)
+      invoke_agent researcher   -> chat ..., execute_tool ... (-> retrieval), chat ...
+      create_memory                                                    (the findings)
+      search_memory                                                    (for the writer)
+      invoke_agent writer       -> chat gpt-4o (streamed) -> POST
       apply_guardrail secret-scanner / pii-filter                      (target output)
 
-A denied request stops after the input guardrails. Exceptions (an HTTP 500 from the
+The writer's reply is then scored for groundedness against what the researcher
+retrieved (a ``gen_ai.evaluation.result`` event on the writer's span). A denied request
+stops after the input guardrails. Exceptions (an HTTP 500 from the
 model API, say) propagate: the workflow span records them, the caller decides.
 """
 
@@ -26,7 +32,9 @@ import agentotel
 
 from . import guardrails
 from .agents import Models, Planner, Researcher, Writer
+from .evaluation import Groundedness, evaluate_reply
 from .llm_client import ChatClient
+from .memory import ConversationMemory
 
 WORKFLOW_NAME = "support-triage"
 DEFAULT_REQUESTS = Path(__file__).parent / "data" / "requests.jsonl"
@@ -51,7 +59,7 @@ class Outcome:
 
     ``status`` is ``answered``, ``denied`` or ``error``; ``detail`` is the reply, the
     denial reason or the error; ``notes`` lists guardrail interventions that did not
-    stop the request (masking, warnings).
+    stop the request (masking, warnings); ``groundedness`` is the reply's evaluation.
     """
 
     request_id: str
@@ -60,6 +68,7 @@ class Outcome:
     input_verdict: str = "allow"
     output_verdict: str = "allow"
     notes: str = ""
+    groundedness: Groundedness | None = None
 
 
 def load_requests(path: Path = DEFAULT_REQUESTS, limit: int | None = None) -> list[SupportRequest]:
@@ -90,6 +99,7 @@ class SupportAssistant:
         self.planner = Planner(client, models.planner)
         self.researcher = Researcher(client, models.researcher)
         self.writer = Writer(client, models.writer)
+        self.memory = ConversationMemory()
 
     def handle(self, request: SupportRequest) -> Outcome:
         """Screen, plan, research, write and screen again.
@@ -121,9 +131,14 @@ class SupportAssistant:
             log.info("request %s screened: %s", request.id, screened.notes(), extra=context)
         text = screened.text
         plan = self.planner.run(text, conversation_id)
-        notes = self.researcher.run(text, plan, conversation_id)
-        reply = self.writer.run(text, plan, notes, conversation_id)
-        checked = guardrails.screen_output(reply)
+        self.memory.add(conversation_id, "plan", plan)
+        research = self.researcher.run(text, plan, conversation_id)
+        self.memory.add(conversation_id, "findings", research.notes)
+        draft = self.writer.run(text, self.memory.recall(conversation_id), conversation_id)
+        grounded = evaluate_reply(
+            draft.text, research.sources, response_id=draft.response_id, evaluated=draft.agent
+        )
+        checked = guardrails.screen_output(draft.text)
         if checked.verdict != "allow":
             log.info("reply to %s screened: %s", request.id, checked.notes(), extra=context)
         interventions = "; ".join(n for n in (screened.notes(), checked.notes()) if n)
@@ -134,4 +149,5 @@ class SupportAssistant:
             input_verdict=screened.verdict,
             output_verdict=checked.verdict,
             notes=interventions,
+            groundedness=grounded,
         )
