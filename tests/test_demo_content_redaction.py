@@ -19,6 +19,8 @@ from otlp_receiver import (
     free_port,
 )
 
+from agentotel import semconv
+
 LIMIT = "14"  # requests 1-14 include every leak below
 LEAKS = (
     "maria.garcia@example.com",
@@ -28,7 +30,8 @@ LEAKS = (
     "sk-proj-Xa81kQpL0zVt7RmN2wYc4HbJ9sDf3GeU",
     "415-555-0132",
 )
-CONTENT_KEYS = {"gen_ai.input.messages", "gen_ai.output.messages", "gen_ai.system_instructions"}
+#: messages, system instructions, tool arguments and results, retrieval and memory content
+CONTENT_KEYS = set(semconv.CONTENT_ATTRIBUTES)
 
 
 def _run_demo(receiver: OtlpReceiver, capture: str | None) -> None:
@@ -86,7 +89,13 @@ def test_capture_off_no_prompt_reaches_the_wire(otlp_receiver):
     spans = otlp_receiver.spans()
     assert len([s for s in spans if s.name == "invoke_workflow support-triage"]) == int(LIMIT)
     assert not any(CONTENT_KEYS & set(s.attributes) for s in spans)
-    assert not [r for r in otlp_receiver.log_records() if r.event_name]
+    # the evaluation results stay: their name, score, label and explanation are no content
+    events = [r for r in otlp_receiver.log_records() if r.event_name]
+    assert {r.event_name for r in events} == {"gen_ai.evaluation.result"}
+    assert {key for r in events for key in r.attributes} <= {
+        "gen_ai.evaluation.name", "gen_ai.evaluation.score.value",
+        "gen_ai.evaluation.score.label", "gen_ai.evaluation.explanation", "gen_ai.response.id",
+    }
     wire = _wire_text(otlp_receiver)
     for leak in LEAKS:
         assert leak not in wire, leak
