@@ -510,6 +510,13 @@ class _Server(ThreadingHTTPServer):
         #: the pause between two streamed chunks (a word each).
         self.chunk_interval_s = max_latency_s / 25
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (closing a keep-alive connection, abandoning a stream) is
+        no server error: nothing is printed for it; anything else is reported as usual."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     def latency_s(self, raw: bytes) -> float:
         """A deterministic simulated latency between 20% and 100% of ``max_latency_s``."""
         fraction = int(hashlib.sha256(raw).hexdigest()[:4], 16) / 0xFFFF

@@ -217,16 +217,21 @@ def server_sent_events(response: requests.Response) -> Iterator[dict[str, Any]]:
     """The JSON objects of a ``text/event-stream`` response's ``data:`` lines, up to
     ``data: [DONE]``; the response is closed when the iteration ends.
 
+    The body is read to its end (nothing follows ``[DONE]``), so that the connection goes
+    back to the session's pool instead of being dropped.
+
     Raises:
         ValueError: a ``data:`` line is not JSON.
     """
     try:
+        done = False
         for line in response.iter_lines(decode_unicode=True):
-            if not line or not line.startswith("data:"):
-                continue  # keep-alive comments, blank separators, other fields
+            if done or not line or not line.startswith("data:"):
+                continue  # after [DONE]; keep-alive comments, blank separators, other fields
             data = line[5:].strip()
             if data == "[DONE]":
-                return
+                done = True
+                continue
             yield json.loads(data)
     finally:
         response.close()
