@@ -275,6 +275,8 @@ METRIC_TIME_TO_FIRST_CHUNK: Final = _genai_metrics.GEN_AI_CLIENT_OPERATION_TIME_
 METRIC_TIME_PER_OUTPUT_CHUNK: Final = _genai_metrics.GEN_AI_CLIENT_OPERATION_TIME_PER_OUTPUT_CHUNK
 BUCKETS_TIME_TO_FIRST_CHUNK: Final = BUCKETS_OPERATION_DURATION
 BUCKETS_TIME_PER_OUTPUT_CHUNK: Final = BUCKETS_OPERATION_DURATION
+PROM_TIME_TO_FIRST_CHUNK: Final = "gen_ai_client_operation_time_to_first_chunk_seconds"
+PROM_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai_client_operation_time_per_output_chunk_seconds"
 #: ``error.type`` and status description of a stream garbage-collected before it was
 #: exhausted or closed (util-genai's ``AbandonedStreamError``).
 ERROR_TYPE_OTHER: Final = _error.ErrorTypeValues.OTHER.value

@@ -640,3 +640,87 @@ def test_dashboards_chart_every_agentotel_metric() -> None:
     bases = {getattr(semconv, a) for a in dir(semconv) if a.startswith("PROM_")}
     uncharted = {b for b in bases if not {b, f"{b}_bucket", f"{b}_count", f"{b}_sum"} & used}
     assert uncharted == set()
+
+
+# ------------------------------------------------------- retrievals apart from LLM calls
+
+# A selector of gen_ai.client.operation.duration's series, with its label matchers if any.
+OPERATION_DURATION_SELECTOR = re.compile(
+    rf"\b{semconv.PROM_OPERATION_DURATION}_(?:bucket|count|sum)\b(\{{[^}}]*\}})?"
+)
+NOT_RETRIEVAL = f'gen_ai_operation_name!="{semconv.OP_RETRIEVAL}"'
+ONLY_RETRIEVAL = f'gen_ai_operation_name="{semconv.OP_RETRIEVAL}"'
+
+
+def dashboard_expressions(dashboard: dict[str, Any]) -> dict[str, str]:
+    """Query id -> PromQL of every panel target and every variable query."""
+    found = {
+        f"{panel['title']} / {target['refId']}": target["expr"]
+        for panel in dashboard["panels"] for target in panel.get("targets", [])
+        if "expr" in target
+    }
+    for var in dashboard.get("templating", {}).get("list", []):
+        found[f"${var['name']}"] = var["query"]["query"]
+    return found
+
+
+def rule_expressions() -> dict[str, str]:
+    groups = load_yaml(CONFIG / "prometheus" / "alerts.yml")["groups"]
+    return {
+        rule.get("record") or rule["alert"]: rule["expr"]
+        for group in groups for rule in group["rules"]
+    }
+
+
+def operation_filter_problems(expressions: dict[str, str], matcher: str) -> list[str]:
+    """Each selector of gen_ai.client.operation.duration without ``matcher``."""
+    return [
+        f"{qid}: {match.group(0)} lacks {matcher}"
+        for qid, expr in expressions.items()
+        for match in OPERATION_DURATION_SELECTOR.finditer(expr)
+        if matcher not in (match.group(1) or "")
+    ]
+
+
+def test_llm_dashboard_leaves_retrievals_out_of_every_operation_duration_query() -> None:
+    expressions = dashboard_expressions(dashboards()["llm.json"])
+    assert sum(len(OPERATION_DURATION_SELECTOR.findall(e)) for e in expressions.values()) > 0
+    assert operation_filter_problems(expressions, NOT_RETRIEVAL) == []
+
+
+def test_rules_leave_retrievals_out_of_every_operation_duration_query() -> None:
+    reading = {
+        name: expr for name, expr in rule_expressions().items()
+        if OPERATION_DURATION_SELECTOR.search(expr)
+    }
+    assert set(reading) == {
+        "agentotel:llm_error:ratio_rate5m", "agentotel:llm_duration_seconds:p99_5m",
+    }
+    assert operation_filter_problems(reading, NOT_RETRIEVAL) == []
+
+
+def test_agents_and_tools_dashboard_reads_operation_duration_for_retrievals_only() -> None:
+    expressions = dashboard_expressions(dashboards()["agents-tools.json"])
+    reading = {qid for qid, e in expressions.items() if OPERATION_DURATION_SELECTOR.search(e)}
+    assert reading == {
+        "Retrievals per second by provider / A",
+        "Retrieval error ratio by provider / A",
+        "Retrieval duration p50 / p95 by provider / A",
+        "Retrieval duration p50 / p95 by provider / B",
+    }
+    assert operation_filter_problems(expressions, ONLY_RETRIEVAL) == []
+
+
+def test_operation_filter_check_reports_a_selector_that_counts_retrievals() -> None:
+    expressions = {
+        "calls": 'sum(rate(gen_ai_client_operation_duration_seconds_count{job=~"$job",'
+                 ' gen_ai_operation_name!="retrieval"}[5m]))',
+        "errors": 'sum(rate(gen_ai_client_operation_duration_seconds_count{error_type!=""}[5m]))'
+                  ' / sum(rate(gen_ai_client_operation_duration_seconds_count[5m]))',
+    }
+    assert operation_filter_problems(expressions, NOT_RETRIEVAL) == [
+        'errors: gen_ai_client_operation_duration_seconds_count{error_type!=""}'
+        ' lacks gen_ai_operation_name!="retrieval"',
+        "errors: gen_ai_client_operation_duration_seconds_count"
+        ' lacks gen_ai_operation_name!="retrieval"',
+    ]

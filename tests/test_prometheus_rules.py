@@ -169,3 +169,21 @@ def test_unit_tests_fail_when_a_threshold_changes(promtool: str, tmp_path: Path)
     result = run(promtool, "test", "rules", "alerts.test.yml", cwd=work)
     assert result.returncode == 1
     assert "alertname: ToolErrorRateHigh" in result.stdout + result.stderr
+
+
+def test_unit_tests_fail_when_the_llm_rules_count_retrievals(
+    promtool: str, tmp_path: Path
+) -> None:
+    work = copy_prometheus_dir(tmp_path)
+    text = (work / "alerts.yml").read_text()
+    broken = text.replace('{gen_ai_operation_name!="retrieval"}', "").replace(
+        'gen_ai_operation_name!="retrieval", ', ""
+    )
+    assert 'gen_ai_operation_name!="retrieval"' in text
+    assert 'gen_ai_operation_name!="retrieval"' not in broken
+    (work / "alerts.yml").write_text(broken)
+    result = run(promtool, "test", "rules", "alerts.test.yml", cwd=work)
+    assert result.returncode == 1
+    output = result.stdout + result.stderr
+    assert "alertname: LLMErrorRateHigh" in output
+    assert "alertname: LLMLatencyHigh" in output
