@@ -44,6 +44,7 @@ from agentotel._errors import warn_failure
 from agentotel._settings import ConfigError
 from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
 from agentotel.integrations._content import ContentHook
+from agentotel.integrations._sampling import InferenceRecordingSampler, record_dropped_inference
 from agentotel.integrations._spans import GenAISpanProcessor
 
 __all__ = [
@@ -51,9 +52,11 @@ __all__ = [
     "NAMES",
     "Enabled",
     "GenAISpanProcessor",
+    "InferenceRecordingSampler",
     "Instrumentations",
     "check_names",
     "chosen",
+    "record_dropped_inference",
 ]
 
 _logger = logging.getLogger("agentotel")
