@@ -1,5 +1,6 @@
 """``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
-the runtime every operation uses, logging, redaction, the ``requests`` instrumentation.
+the runtime every operation uses, logging, redaction, the instrumentations (``threading``,
+the HTTP clients, the GenAI libraries).
 """
 
 from __future__ import annotations
