@@ -46,6 +46,7 @@ from opentelemetry.sdk.trace.export import (
     SimpleSpanProcessor,
     SpanExporter,
 )
+from opentelemetry.sdk.trace.sampling import Sampler
 
 from agentotel import semconv as sc
 from agentotel._ratelimit import log_throttled
@@ -288,6 +289,7 @@ def build(
     wrap_spans: Callable[[SpanExporter], SpanExporter] | None = None,
     wrap_logs: Callable[[LogRecordExporter], LogRecordExporter] | None = None,
     span_pipeline: Callable[[list[SpanProcessor]], SpanProcessor] | None = None,
+    wrap_sampler: Callable[[Sampler], Sampler] | None = None,
 ) -> Providers:
     """Build (or reuse) the three providers and install new ones as the global providers.
 
@@ -298,6 +300,9 @@ def build(
         wrap_spans / wrap_logs: applied to every exporter (redaction).
         span_pipeline: one processor that hands spans on to the export processors it is
             given (what agentotel adds to every GenAI span).
+        wrap_sampler: applied to the sampler of a tracer provider agentotel creates (the
+            one ``OTEL_TRACES_SAMPLER`` / ``OTEL_TRACES_SAMPLER_ARG`` chose), before any
+            tracer exists; an application's own provider keeps its sampler.
     """
     resource = build_resource(settings)
     owned: dict[str, bool] = {}
@@ -311,6 +316,8 @@ def build(
         else TracerProvider(resource=resource, shutdown_on_exit=False)
     )
     owned["traces"] = tracer_provider is not current_tp
+    if owned["traces"] and wrap_sampler is not None:
+        tracer_provider.sampler = wrap_sampler(tracer_provider.sampler)
     trees: list[TreeConsoleSpanExporter] = []
     if owned["traces"] or "traces" in explicit_exporters:
         processors = span_processors(settings, wrap_spans or _same, trees)

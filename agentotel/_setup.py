@@ -1,5 +1,6 @@
 """``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
-the runtime every operation uses, logging, redaction, the ``requests`` instrumentation.
+the runtime every operation uses, logging, redaction, the instrumentations (``threading``,
+the HTTP clients, the GenAI libraries).
 """
 
 from __future__ import annotations
@@ -83,7 +84,12 @@ class Telemetry:
     def add_span_processor(self, processor: SpanProcessor) -> None:
         """Hand every span to ``processor`` as agentotel exports it: one per model request,
         with its cost (processors added to the tracer provider directly see the spans of
-        other instrumentations before agentotel adds their cost). Never raises."""
+        other instrumentations before agentotel adds their cost). Never raises.
+
+        Like every span processor it sees the spans that are recording, which includes
+        the inference spans of traces the sampler dropped, recorded only to count their
+        cost (``span.context.trace_flags.sampled`` is false; the SDK's export processors
+        skip them)."""
         try:
             if self._pipeline is not None:
                 self._pipeline.add(processor)
@@ -201,6 +207,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             wrap_spans=(lambda e: RedactingSpanExporter(e, redactor)) if redactor else None,
             wrap_logs=(lambda e: RedactingLogRecordExporter(e, redactor)) if redactor else None,
             span_pipeline=pipeline.append_new,
+            wrap_sampler=integrations.record_dropped_inference,
         )
         scope = sc.INSTRUMENTATION_SCOPE
         _runtime.install(

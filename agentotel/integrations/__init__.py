@@ -1,5 +1,15 @@
 """Enabling the OpenTelemetry instrumentations of the libraries an agent application uses.
 
+One of them is not about a library but about the context: ``threading``
+(``opentelemetry-instrumentation-threading``) makes a ``threading.Thread`` (and
+``threading.Timer``) run in the context of the thread that called ``start()``, and a
+function submitted to a ``concurrent.futures.ThreadPoolExecutor`` (so also
+``loop.run_in_executor`` on the default or a thread-pool executor) run in the context of
+the thread that called ``submit()``: the spans started there are children of the
+operation that was current, with its baggage and conversation id. ``asyncio`` tasks and
+``asyncio.to_thread`` copy the context themselves. A ``Thread`` subclass that overrides
+``run()`` without calling ``Thread.run`` and a ``ProcessPoolExecutor`` are not covered.
+
 ``init()`` enables every instrumentation of :data:`~._catalog.CATALOG` whose package and
 target library are importable, on agentotel's tracer, meter and logger providers:
 ``init(instrumentations=[...])`` chooses them by name, otherwise
@@ -18,6 +28,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+import platform
 import sys
 import threading
 from collections.abc import Collection, Sequence
@@ -33,6 +44,7 @@ from agentotel._errors import warn_failure
 from agentotel._settings import ConfigError
 from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
 from agentotel.integrations._content import ContentHook
+from agentotel.integrations._sampling import InferenceRecordingSampler, record_dropped_inference
 from agentotel.integrations._spans import GenAISpanProcessor
 
 __all__ = [
@@ -40,9 +52,11 @@ __all__ = [
     "NAMES",
     "Enabled",
     "GenAISpanProcessor",
+    "InferenceRecordingSampler",
     "Instrumentations",
     "check_names",
     "chosen",
+    "record_dropped_inference",
 ]
 
 _logger = logging.getLogger("agentotel")
@@ -208,4 +222,6 @@ def _version(distribution: str) -> str:
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:
+        if distribution in sys.stdlib_module_names:  # threading: the interpreter's own
+            return f"(Python {platform.python_version()})"
         return "(version unknown)"

@@ -1,12 +1,13 @@
 """The instrumentations ``init()`` knows: the official OpenTelemetry GenAI
-instrumentations (each built on ``opentelemetry-util-genai``) and the HTTP client
-instrumentations their libraries need.
+instrumentations (each built on ``opentelemetry-util-genai``), the HTTP client
+instrumentations their libraries need, and the ``threading`` instrumentation that carries
+the OpenTelemetry context into threads and thread pools.
 
 Each entry names the instrumentor (the same ``module:Class`` its distribution registers
 under the ``opentelemetry_instrumentor`` entry point group), the entry point name (the
 name ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` and ``init(instrumentations=...)`` use), the
 module of the target library (importable or skipped) and the target's distribution (for
-its version).
+its version; a module of the standard library reports the Python version).
 """
 
 from __future__ import annotations
@@ -32,8 +33,16 @@ class Instrumentation:
         return self.distribution
 
 
-#: In enabling order: the HTTP clients first, so that the GenAI spans' children exist.
+#: In enabling order: the context first (threads, thread pools), then the HTTP clients, so
+#: that the GenAI spans' children exist.
 CATALOG: tuple[Instrumentation, ...] = (
+    Instrumentation(  # the context of the thread that starts a thread or submits to a pool
+        "threading",
+        "opentelemetry.instrumentation.threading:ThreadingInstrumentor",
+        "threading",
+        "threading",
+        "(core)",
+    ),
     Instrumentation(
         "requests",
         "opentelemetry.instrumentation.requests:RequestsInstrumentor",
