@@ -17,9 +17,13 @@ Errors follow the OpenTelemetry specification
   ignored (the next source, else the default, applies); an unknown ``AGENTOTEL_*``
   variable is warned about too. The application always starts.
 
-Variables the SDK reads and checks itself (``OTEL_TRACES_SAMPLER[_ARG]``,
-``OTEL_METRIC_EXPORT_INTERVAL``, ``OTEL_BSP_*``, ``OTEL_BLRP_*``, certificates,
-compression, ``OTEL_EXPORTER_OTLP_INSECURE``) are not in this table.
+The batch processors' queue and batch sizes and delays (``OTEL_BSP_*``, ``OTEL_BLRP_*``)
+and the metric export interval are in the table so that an inconsistent or invalid value
+warns instead of making the SDK raise ``ValueError`` inside ``init()``: a batch size larger
+than its queue is lowered to the queue size. Variables the SDK reads and checks itself
+without raising (``OTEL_TRACES_SAMPLER[_ARG]``, export timeouts of the processors and the
+metric reader, certificates, compression, ``OTEL_EXPORTER_OTLP_INSECURE``) are not in this
+table.
 """
 
 from __future__ import annotations
@@ -41,6 +45,12 @@ from opentelemetry.instrumentation.environment_variables import (
     OTEL_PYTHON_DISABLED_INSTRUMENTATIONS,
 )
 from opentelemetry.sdk.environment_variables import (
+    OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BLRP_MAX_QUEUE_SIZE,
+    OTEL_BLRP_SCHEDULE_DELAY,
+    OTEL_BSP_MAX_EXPORT_BATCH_SIZE,
+    OTEL_BSP_MAX_QUEUE_SIZE,
+    OTEL_BSP_SCHEDULE_DELAY,
     OTEL_EXPORTER_OTLP_ENDPOINT,
     OTEL_EXPORTER_OTLP_HEADERS,
     OTEL_EXPORTER_OTLP_LOGS_ENDPOINT,
@@ -59,6 +69,8 @@ from opentelemetry.sdk.environment_variables import (
     OTEL_EXPORTER_OTLP_TRACES_TIMEOUT,
     OTEL_EXPORTER_PROMETHEUS_HOST,
     OTEL_EXPORTER_PROMETHEUS_PORT,
+    OTEL_METRIC_EXPORT_INTERVAL,
+    OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED,
     OTEL_RESOURCE_ATTRIBUTES,
     OTEL_SDK_DISABLED,
     OTEL_SERVICE_NAME,
@@ -202,9 +214,9 @@ def _integer(minimum: int, maximum: int | None = None) -> Parser:
     return parse
 
 
-def _timeout_ms(source: str, raw: Any) -> float:
-    """Milliseconds, as the specification and every other language SDK read them; the
-    result is in seconds."""
+def _milliseconds(source: str, raw: Any) -> float:
+    """Milliseconds (a timeout, delay or interval), as the specification and every other
+    language SDK read them; the result is in seconds."""
     accepted = "a number of milliseconds > 0"
     try:
         millis = float(str(raw).strip())
@@ -459,7 +471,7 @@ class OtlpSettings:
     timeout_s: float = setting(
         10.0,
         _per_signal("TIMEOUT"),
-        parse=_timeout_ms,
+        parse=_milliseconds,
         doc="export timeout in **milliseconds** (as the specification says); also bounds "
         "the exit (timeout + 1 s)",
         shown_default="`10000`",
@@ -528,7 +540,60 @@ class Settings:
         9464,
         env(OTEL_EXPORTER_PROMETHEUS_PORT),
         parse=_integer(0, 65535),
-        doc="port of the `prometheus` exporter's `/metrics`",
+        doc="port of the `prometheus` exporter's `/metrics` (and `/health`, `/ready`)",
+    )
+    pipeline_metrics: bool = setting(
+        True,
+        arg("pipeline_metrics"),
+        env(OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED),
+        parse=_bool,
+        doc="the export pipeline's own `otel.sdk.*` metrics (queues, drops, exports, "
+        "failures); see Pipeline health",
+    )
+    bsp_max_queue_size: int = setting(
+        2048,
+        env(OTEL_BSP_MAX_QUEUE_SIZE),
+        parse=_integer(1),
+        doc="spans the batch span processor holds; more are dropped and counted",
+    )
+    bsp_max_export_batch_size: int = setting(
+        512,
+        env(OTEL_BSP_MAX_EXPORT_BATCH_SIZE),
+        parse=_integer(1),
+        doc="spans per export; above the queue size it warns and is lowered to it",
+    )
+    bsp_schedule_delay_s: float = setting(
+        5.0,
+        env(OTEL_BSP_SCHEDULE_DELAY),
+        parse=_milliseconds,
+        doc="milliseconds between two span exports",
+        shown_default="`5000`",
+    )
+    blrp_max_queue_size: int = setting(
+        2048,
+        env(OTEL_BLRP_MAX_QUEUE_SIZE),
+        parse=_integer(1),
+        doc="log records the batch log record processor holds; more are dropped and counted",
+    )
+    blrp_max_export_batch_size: int = setting(
+        512,
+        env(OTEL_BLRP_MAX_EXPORT_BATCH_SIZE),
+        parse=_integer(1),
+        doc="log records per export; above the queue size it warns and is lowered to it",
+    )
+    blrp_schedule_delay_s: float = setting(
+        1.0,
+        env(OTEL_BLRP_SCHEDULE_DELAY),
+        parse=_milliseconds,
+        doc="milliseconds between two log record exports",
+        shown_default="`1000`",
+    )
+    metric_export_interval_s: float = setting(
+        60.0,
+        env(OTEL_METRIC_EXPORT_INTERVAL),
+        parse=_milliseconds,
+        doc="milliseconds between two metric exports (`otlp`, `console`)",
+        shown_default="`60000`",
     )
     instrumentations: tuple[str, ...] | None = setting(
         None,
@@ -633,6 +698,7 @@ class InitArguments(TypedDict, total=False):
     traces_exporter: str | Sequence[str] | None
     metrics_exporter: str | Sequence[str] | None
     logs_exporter: str | Sequence[str] | None
+    pipeline_metrics: bool | None
     instrumentations: str | Sequence[str] | None
     capture_content: str | bool | None
     content_max_length: int | None
@@ -735,6 +801,7 @@ def resolve(arguments: Mapping[str, Any], environ: Mapping[str, str] | None = No
             )
     resolver = _Resolver(arguments, environment)
     values = resolver.build(Settings, "traces")
+    _consistent_batches(values)
     for signal in SIGNALS:
         values[signal] = OtlpSettings(**resolver.build(OtlpSettings, signal))
     _warn_small_timeouts(environment)
@@ -747,6 +814,31 @@ def resolve(arguments: Mapping[str, Any], environ: Mapping[str, str] | None = No
                 ", ".join(sorted(v for v in known if v.startswith("AGENTOTEL_"))),
             )
     return Settings(**values)
+
+
+_BATCHING = (
+    ("bsp", "batch span processor", OTEL_BSP_MAX_EXPORT_BATCH_SIZE, OTEL_BSP_MAX_QUEUE_SIZE),
+    ("blrp", "batch log record processor", OTEL_BLRP_MAX_EXPORT_BATCH_SIZE,
+     OTEL_BLRP_MAX_QUEUE_SIZE),
+)
+
+
+def _consistent_batches(values: dict[str, Any]) -> None:
+    """Lower each batch processor's export batch size to its queue size, with a warning.
+
+    The SDK raises ``ValueError`` for a batch larger than the queue (``OTEL_BSP_MAX_QUEUE_SIZE
+    =64`` alone is below the default batch of 512); a queue of that size can never hold
+    such a batch, so the queue size is the consistent batch.
+    """
+    for prefix, what, batch_variable, queue_variable in _BATCHING:
+        queue, batch = values[f"{prefix}_max_queue_size"], values[f"{prefix}_max_export_batch_size"]
+        if batch > queue:
+            _logger.warning(
+                "agentotel: the %s's export batch size (%s, %d) is larger than its queue "
+                "(%s, %d); using batches of %d",
+                what, batch_variable, batch, queue_variable, queue, queue,
+            )
+            values[f"{prefix}_max_export_batch_size"] = queue
 
 
 # --------------------------------------------------------------------------- documentation

@@ -260,3 +260,65 @@ def test_configuration_table_has_one_line_per_setting():
     assert len(lines) == len(settings)
     pattern = re.compile(r"`OTEL_EXPORTER_OTLP_\{TRACES,METRICS,LOGS\}_TIMEOUT`")
     assert any(pattern.search(line) for line in lines)
+
+
+# --------------------------------------------------------------------------- batch processors
+
+
+def test_batch_processors_and_metric_interval_defaults_are_the_sdks():
+    settings = resolve(NO_ARGS, {})
+    assert (settings.bsp_max_queue_size, settings.bsp_max_export_batch_size,
+            settings.bsp_schedule_delay_s) == (2048, 512, 5.0)
+    assert (settings.blrp_max_queue_size, settings.blrp_max_export_batch_size,
+            settings.blrp_schedule_delay_s) == (2048, 512, 1.0)
+    assert settings.metric_export_interval_s == 60.0
+    assert settings.pipeline_metrics is True
+
+
+@pytest.mark.parametrize("prefix", ["BSP", "BLRP"])
+def test_a_queue_below_the_batch_size_warns_and_lowers_the_batch_to_it(caplog, prefix):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        settings = resolve(NO_ARGS, {f"OTEL_{prefix}_MAX_QUEUE_SIZE": "64"})
+    processor = prefix.lower()
+    assert getattr(settings, f"{processor}_max_queue_size") == 64
+    assert getattr(settings, f"{processor}_max_export_batch_size") == 64
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert warnings[0].endswith(
+        f"export batch size (OTEL_{prefix}_MAX_EXPORT_BATCH_SIZE, 512) is larger than its queue "
+        f"(OTEL_{prefix}_MAX_QUEUE_SIZE, 64); using batches of 64"
+    )
+
+
+def test_a_consistent_queue_and_batch_pair_is_kept_without_a_warning(caplog):
+    env = {"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100"}
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        settings = resolve(NO_ARGS, env)
+    assert (settings.bsp_max_queue_size, settings.bsp_max_export_batch_size) == (100, 100)
+    assert caplog.records == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field", "used"),
+    [
+        ("OTEL_BSP_SCHEDULE_DELAY", "0", "bsp_schedule_delay_s", 5.0),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "-1", "blrp_max_queue_size", 2048),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many", "bsp_max_export_batch_size", 512),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "0", "metric_export_interval_s", 60.0),
+        ("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "yes", "pipeline_metrics", True),
+    ],
+)
+def test_a_value_the_sdk_would_raise_on_warns_and_uses_the_default(
+    caplog, variable, value, field, used
+):
+    with caplog.at_level(logging.WARNING, logger="agentotel"):
+        settings = resolve(NO_ARGS, {variable: value})
+    assert getattr(settings, field) == used
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"agentotel: {variable}={value!r}")
+
+
+def test_pipeline_metrics_follow_the_sdks_variable_and_the_argument_wins():
+    env = {"OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED": "false"}
+    assert resolve(NO_ARGS, env).pipeline_metrics is False
+    assert resolve({"pipeline_metrics": True}, env).pipeline_metrics is True
