@@ -7,11 +7,13 @@ metrics, named after the OpenTelemetry GenAI semantic conventions (names in
 :mod:`agentotel.semconv`); :func:`memory_size` reports the size of a memory store.
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
 async generators). :func:`evaluation` records how good an operation's output was (an
-event parented to its span, and a score histogram). At run time nothing here raises into
+event parented to its span, and a score histogram). ``Telemetry.health()`` reports on the
+export pipeline itself (:class:`Health`). At run time nothing here raises into
 the application; only :func:`init` may raise :class:`ConfigError`, for an invalid
 argument.
 """
 
+from agentotel._health import Health, SignalHealth
 from agentotel._settings import ConfigError
 from agentotel._setup import Telemetry, __version__, init, shutdown
 from agentotel.logging import get_logger
@@ -40,11 +42,13 @@ __all__ = [
     "Agent",
     "ConfigError",
     "Guardrail",
+    "Health",
     "LLMCall",
     "Memory",
     "MemorySize",
     "Operation",
     "Retrieval",
+    "SignalHealth",
     "Telemetry",
     "Tool",
     "Workflow",

@@ -10,6 +10,12 @@ metric reader), never on the application's thread.
 
 When the application already installed SDK providers, they are reused: agentotel adds
 its exporters to them only when ``init()`` was asked for exporters by argument.
+
+The pipeline watches itself (:mod:`agentotel._health`): every OTLP exporter and batch
+processor built here is handed to the :class:`~agentotel._health.Monitor`, which records
+the ``otel.sdk.*`` metrics and keeps what ``Telemetry.health()`` reports. The meter
+provider is therefore built first. The Prometheus exporter's port also serves ``/health``
+and ``/ready``.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import Sampler
 
 from agentotel import semconv as sc
+from agentotel._health import Monitor, MonitoredTracerProvider, duration_views
+from agentotel._probes import serve_metrics_and_probes
 from agentotel._ratelimit import log_throttled
 from agentotel._settings import Settings, Signal
 from agentotel.console import EvaluationConsoleProcessor, TreeConsoleSpanExporter
@@ -66,6 +74,7 @@ class Providers:
     logger_provider: LoggerProvider
     owned: dict[str, bool] = field(default_factory=dict)
     prometheus_server: Any = None
+    monitor: Monitor = field(default_factory=lambda: Monitor(record_metrics=False))
 
     def _each(self) -> list[tuple[str, Any]]:
         return [
@@ -93,6 +102,7 @@ class Providers:
             if self.owned.get(name)
         ]
         _in_parallel(calls, timeout_s)
+        self.monitor.close()
         if self.prometheus_server is not None:
             server, _thread = self.prometheus_server
             server.shutdown()
@@ -158,47 +168,101 @@ def _otlp_kwargs(settings: Settings, signal: Signal) -> dict[str, Any]:
     return kwargs
 
 
-def otlp_span_exporter(settings: Settings) -> SpanExporter:
+def otlp_span_exporter(settings: Settings, monitor: Monitor | None = None) -> SpanExporter:
     if settings.traces.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
     else:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
             OTLPSpanExporter,
         )
-    return OTLPSpanExporter(**_otlp_kwargs(settings, "traces"))
+    return _watched(OTLPSpanExporter(**_otlp_kwargs(settings, "traces")), settings, "traces",
+                    monitor)
 
 
-def otlp_metric_reader(settings: Settings) -> MetricReader:
+def otlp_metric_reader(settings: Settings, monitor: Monitor | None = None) -> MetricReader:
     if settings.metrics.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
     else:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
             OTLPMetricExporter,
         )
-    return PeriodicExportingMetricReader(OTLPMetricExporter(**_otlp_kwargs(settings, "metrics")))
+    exporter = _watched(
+        OTLPMetricExporter(**_otlp_kwargs(settings, "metrics")), settings, "metrics", monitor
+    )
+    return PeriodicExportingMetricReader(
+        exporter, export_interval_millis=settings.metric_export_interval_s * 1000
+    )
 
 
-def otlp_log_exporter(settings: Settings) -> LogRecordExporter:
+def otlp_log_exporter(settings: Settings, monitor: Monitor | None = None) -> LogRecordExporter:
     if settings.logs.protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc._log_exporter import OTLPLogExporter
     else:
         from opentelemetry.exporter.otlp.proto.http._log_exporter import (  # type: ignore[assignment]
             OTLPLogExporter,
         )
-    return OTLPLogExporter(**_otlp_kwargs(settings, "logs"))
+    return _watched(OTLPLogExporter(**_otlp_kwargs(settings, "logs")), settings, "logs", monitor)
+
+
+def _watched(exporter: _E, settings: Settings, signal: Signal, monitor: Monitor | None) -> _E:
+    """``exporter``, with the monitor's export hook in it."""
+    if monitor is not None:
+        otlp = settings.otlp(signal)
+        monitor.watch_exporter(
+            signal,
+            exporter,
+            protocol=otlp.protocol,
+            endpoint=str(_otlp_kwargs(settings, signal)["endpoint"]),
+        )
+    return exporter
+
+
+def batch_span_processor(
+    settings: Settings, exporter: SpanExporter, meter_provider: MeterProvider | None = None
+) -> BatchSpanProcessor:
+    """A ``BatchSpanProcessor`` sized by the settings (never by the SDK's own reading of
+    ``OTEL_BSP_*``, which raises on an inconsistent pair)."""
+    return BatchSpanProcessor(
+        exporter,
+        max_queue_size=settings.bsp_max_queue_size,
+        schedule_delay_millis=settings.bsp_schedule_delay_s * 1000,
+        max_export_batch_size=settings.bsp_max_export_batch_size,
+        meter_provider=meter_provider,
+    )
+
+
+def batch_log_record_processor(
+    settings: Settings, exporter: LogRecordExporter, meter_provider: MeterProvider | None = None
+) -> BatchLogRecordProcessor:
+    """A ``BatchLogRecordProcessor`` sized by the settings (``OTEL_BLRP_*``)."""
+    return BatchLogRecordProcessor(
+        exporter,
+        max_queue_size=settings.blrp_max_queue_size,
+        schedule_delay_millis=settings.blrp_schedule_delay_s * 1000,
+        max_export_batch_size=settings.blrp_max_export_batch_size,
+        meter_provider=meter_provider,
+    )
 
 
 def span_processors(
     settings: Settings,
     wrap: Callable[[SpanExporter], SpanExporter],
     trees: list[TreeConsoleSpanExporter] | None = None,
+    monitor: Monitor | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> list[SpanProcessor]:
     """One processor per trace exporter: batching for the network, simple for the console;
-    the trace-tree exporters made are added to ``trees``."""
+    the trace-tree exporters made are added to ``trees``; the OTLP exporter and its
+    processor are watched by ``monitor``."""
     processors: list[SpanProcessor] = []
     for name in settings.traces_exporter:
         if name == "otlp":
-            processors.append(BatchSpanProcessor(wrap(otlp_span_exporter(settings))))
+            batch = batch_span_processor(
+                settings, wrap(otlp_span_exporter(settings, monitor)), meter_provider
+            )
+            if monitor is not None:
+                monitor.watch_processor("traces", batch)
+            processors.append(batch)
         elif name == "console":
             processors.append(SimpleSpanProcessor(wrap(ConsoleSpanExporter())))
         elif name == "agentotel_console":
@@ -209,23 +273,32 @@ def span_processors(
     return processors
 
 
-def metric_readers(settings: Settings) -> tuple[list[MetricReader], Any]:
-    """The metric readers, and the Prometheus ``(server, thread)`` (or ``None``)."""
+def metric_readers(
+    settings: Settings, monitor: Monitor | None = None
+) -> tuple[list[MetricReader], Any]:
+    """The metric readers, and the Prometheus ``(server, thread)`` (or ``None``); the
+    server answers ``/health`` and ``/ready`` from ``monitor`` too."""
     readers: list[MetricReader] = []
     server = None
     for name in settings.metrics_exporter:
         if name == "otlp":
-            readers.append(otlp_metric_reader(settings))
+            readers.append(otlp_metric_reader(settings, monitor))
         elif name == "console":
-            readers.append(PeriodicExportingMetricReader(ConsoleMetricExporter()))
+            readers.append(
+                PeriodicExportingMetricReader(
+                    ConsoleMetricExporter(),
+                    export_interval_millis=settings.metric_export_interval_s * 1000,
+                )
+            )
         elif name == "prometheus":
-            from prometheus_client import start_http_server
-
             # first: MeterProvider.shutdown() stops readers one after another against one
             # deadline, and a push reader facing a dead endpoint may use all of it
             readers.insert(0, _pull_prometheus_reader())
+            health = (monitor or Monitor(record_metrics=False)).health
             try:
-                server = start_http_server(settings.prometheus_port, addr=settings.prometheus_host)
+                server = serve_metrics_and_probes(
+                    settings.prometheus_host, settings.prometheus_port, health
+                )
             except OSError as exc:
                 _logger.warning(
                     "agentotel: cannot serve Prometheus /metrics on %s:%s: %s",
@@ -267,12 +340,20 @@ def _pull_prometheus_reader() -> MetricReader:
 
 
 def log_processors(
-    settings: Settings, wrap: Callable[[LogRecordExporter], LogRecordExporter]
+    settings: Settings,
+    wrap: Callable[[LogRecordExporter], LogRecordExporter],
+    monitor: Monitor | None = None,
+    meter_provider: MeterProvider | None = None,
 ) -> list[Any]:
     processors: list[Any] = []
     for name in settings.logs_exporter:
         if name == "otlp":
-            processors.append(BatchLogRecordProcessor(wrap(otlp_log_exporter(settings))))
+            batch = batch_log_record_processor(
+                settings, wrap(otlp_log_exporter(settings, monitor)), meter_provider
+            )
+            if monitor is not None:
+                monitor.watch_processor("logs", batch)
+            processors.append(batch)
         elif name == "console":
             processors.append(SimpleLogRecordProcessor(wrap(ConsoleLogRecordExporter())))
     return processors
@@ -306,33 +387,15 @@ def build(
     """
     resource = build_resource(settings)
     owned: dict[str, bool] = {}
+    monitor = Monitor(record_metrics=settings.pipeline_metrics)
 
-    # A provider the application installed is reused; agentotel's exporters go on a provider
-    # it creates, and on a reused one only when init() was given them as arguments.
-    current_tp = otel_trace.get_tracer_provider()
-    tracer_provider = (
-        current_tp
-        if isinstance(current_tp, TracerProvider)
-        else TracerProvider(resource=resource, shutdown_on_exit=False)
-    )
-    owned["traces"] = tracer_provider is not current_tp
-    if owned["traces"] and wrap_sampler is not None:
-        tracer_provider.sampler = wrap_sampler(tracer_provider.sampler)
-    trees: list[TreeConsoleSpanExporter] = []
-    if owned["traces"] or "traces" in explicit_exporters:
-        processors = span_processors(settings, wrap_spans or _same, trees)
-        if span_pipeline is not None:
-            processors = [span_pipeline(processors)]
-        for processor in processors:
-            tracer_provider.add_span_processor(processor)
-    if owned["traces"]:
-        otel_trace.set_tracer_provider(tracer_provider)
-
+    # Metrics first: the other providers' processors and exporters record on it.
     server = None
     current_mp = otel_metrics.get_meter_provider()
     if isinstance(current_mp, MeterProvider):
         meter_provider = current_mp
         owned["metrics"] = False
+        monitor.attach(meter_provider)
         if "metrics" in explicit_exporters:
             _logger.warning(
                 "agentotel: the application's MeterProvider is reused; the OpenTelemetry SDK "
@@ -340,22 +403,57 @@ def build(
                 "is ignored"
             )
     else:
-        readers, server = metric_readers(settings)
+        readers, server = metric_readers(settings, monitor)
         meter_provider = MeterProvider(
-            metric_readers=readers, resource=resource, shutdown_on_exit=False
+            metric_readers=readers,
+            resource=resource,
+            shutdown_on_exit=False,
+            views=duration_views(),
         )
+        monitor.attach(meter_provider)
+        for reader in readers:
+            monitor.enable_reader_metrics(reader)
         otel_metrics.set_meter_provider(meter_provider)
         owned["metrics"] = True
 
+    # A provider the application installed is reused; agentotel's exporters go on a provider
+    # it creates, and on a reused one only when init() was given them as arguments.
+    current_tp = otel_trace.get_tracer_provider()
+    if isinstance(current_tp, TracerProvider):
+        tracer_provider = current_tp
+    else:
+        tracer_provider = MonitoredTracerProvider(
+            resource=resource, shutdown_on_exit=False, meter_provider=meter_provider
+        )
+        tracer_provider.monitor = monitor
+    owned["traces"] = tracer_provider is not current_tp
+    if owned["traces"] and wrap_sampler is not None:
+        tracer_provider.sampler = wrap_sampler(tracer_provider.sampler)
+    trees: list[TreeConsoleSpanExporter] = []
+    if owned["traces"] or "traces" in explicit_exporters:
+        processors = span_processors(
+            settings, wrap_spans or _same, trees, monitor, meter_provider
+        )
+        if span_pipeline is not None:
+            processors = [span_pipeline(processors)]
+        for processor in processors:
+            tracer_provider.add_span_processor(processor)
+    if owned["traces"]:
+        otel_trace.set_tracer_provider(tracer_provider)
+
     current_lp = otel_logs.get_logger_provider()
-    logger_provider = (
-        current_lp
-        if isinstance(current_lp, LoggerProvider)
-        else LoggerProvider(resource=resource, shutdown_on_exit=False)
-    )
+    if isinstance(current_lp, LoggerProvider):
+        logger_provider = current_lp
+    else:
+        logger_provider = LoggerProvider(
+            resource=resource, shutdown_on_exit=False, meter_provider=meter_provider
+        )
+        monitor.enable_logger_metrics(logger_provider)
     owned["logs"] = logger_provider is not current_lp
     if owned["logs"] or "logs" in explicit_exporters:
-        for log_processor in log_processors(settings, wrap_logs or _same):
+        for log_processor in log_processors(
+            settings, wrap_logs or _same, monitor, meter_provider
+        ):
             logger_provider.add_log_record_processor(log_processor)
     for tree in trees:  # evaluation results shown in the trace trees
         logger_provider.add_log_record_processor(EvaluationConsoleProcessor(tree))
@@ -368,4 +466,5 @@ def build(
         logger_provider,
         owned,
         server,
+        monitor,
     )

@@ -1,6 +1,7 @@
 """``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
 the runtime every operation uses, logging, redaction, the instrumentations (``threading``,
-the HTTP clients, the GenAI libraries).
+the HTTP clients, the GenAI libraries), and the pipeline's health (``health()``, the
+``/health`` and ``/ready`` probes).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from agentotel import _runtime, integrations
 from agentotel import logging as _logging
 from agentotel import semconv as sc
 from agentotel._errors import warn_failure
+from agentotel._health import Health, disabled_health
 from agentotel._instruments import Instruments
+from agentotel._probes import ASGIApp, WSGIApp, asgi_app, wsgi_app
 from agentotel._providers import Providers, build
 from agentotel._ratelimit import throttle_loggers
 from agentotel._runtime import Runtime
@@ -102,6 +105,38 @@ class Telemetry:
     def export_timeout_s(self) -> float:
         """The longest OTLP export timeout of the three signals, in seconds."""
         return max(self.settings.otlp(signal).timeout_s for signal in SIGNALS)
+
+    def health(self) -> Health:
+        """The telemetry pipeline's health now: an :class:`agentotel.Health`.
+
+        Per OTLP signal (``traces``, ``metrics``, ``logs``; signals exported otherwise are
+        not watched): the last successful export (Unix time, seconds), consecutive failed
+        exports, the batch queue's size and capacity, items exported, failed and dropped,
+        by ``error.type``. Overall ``status`` ``ok`` / ``degraded`` / ``down`` with the
+        ``reason``, ``live`` (the providers are running) and ``ready`` (the last export of
+        each OTLP signal succeeded). Computed from counters in memory: no I/O, never raises.
+        With ``OTEL_SDK_DISABLED=true``: ``ok``, no signals.
+
+        The counts are those of the ``otel.sdk.*`` metrics (OpenTelemetry semantic
+        conventions, "OTel SDK metrics"), kept even with ``pipeline_metrics=False``.
+        """
+        if self._providers is None:
+            return disabled_health()
+        return self._providers.monitor.health()
+
+    def wsgi_app(self) -> WSGIApp:
+        """A WSGI application serving ``GET /health`` (liveness) and ``GET /ready``
+        (readiness) relative to where it is mounted: JSON bodies (``health().to_dict()``),
+        ``200`` or ``503``; ``404`` for other paths. Mount it in the application's server,
+        e.g. ``DispatcherMiddleware(app, {"/telemetry": telemetry.wsgi_app()})``. With the
+        ``prometheus`` metrics exporter the same probes are also served beside ``/metrics``.
+        """
+        return wsgi_app(self.health)
+
+    def asgi_app(self) -> ASGIApp:
+        """The ASGI 3 twin of :meth:`wsgi_app`, e.g. ``app.mount("/telemetry",
+        telemetry.asgi_app())`` in Starlette or FastAPI."""
+        return asgi_app(self.health)
 
     def force_flush(self, timeout_s: float = 10.0) -> bool:
         """Export everything buffered; wait at most ``timeout_s`` seconds.

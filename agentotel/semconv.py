@@ -19,7 +19,10 @@ from __future__ import annotations
 from typing import Final
 
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _genai
+from opentelemetry.semconv._incubating.attributes import otel_attributes as _otel
+from opentelemetry.semconv._incubating.attributes import rpc_attributes as _rpc
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _genai_metrics
+from opentelemetry.semconv._incubating.metrics import otel_metrics as _otel_metrics
 from opentelemetry.semconv.attributes import (
     deployment_attributes as _deployment,
 )
@@ -285,6 +288,69 @@ ABANDONED_STREAM: Final = "abandoned stream"
 # --------------------------------------------------------------------------- embeddings
 GEN_AI_EMBEDDINGS_DIMENSION_COUNT: Final = _genai.GEN_AI_EMBEDDINGS_DIMENSION_COUNT
 GEN_AI_REQUEST_ENCODING_FORMATS: Final = _genai.GEN_AI_REQUEST_ENCODING_FORMATS
+
+# --------------------------------------------------------------------------- the pipeline itself
+# The OpenTelemetry SDK's own metrics ("Semantic conventions for OpenTelemetry SDK metrics",
+# https://opentelemetry.io/docs/specs/semconv/otel/sdk-metrics/), as opentelemetry-sdk 1.45
+# records them once switched on, and as agentotel records the exporter ones (agentotel._health).
+# `otel.sdk.span.ended` is obsolete in the conventions: started minus live.
+METRIC_SDK_SPAN_STARTED: Final = _otel_metrics.OTEL_SDK_SPAN_STARTED
+METRIC_SDK_SPAN_LIVE: Final = _otel_metrics.OTEL_SDK_SPAN_LIVE
+METRIC_SDK_LOG_CREATED: Final = _otel_metrics.OTEL_SDK_LOG_CREATED
+METRIC_SDK_SPAN_PROCESSED: Final = _otel_metrics.OTEL_SDK_PROCESSOR_SPAN_PROCESSED
+METRIC_SDK_SPAN_QUEUE_SIZE: Final = _otel_metrics.OTEL_SDK_PROCESSOR_SPAN_QUEUE_SIZE
+METRIC_SDK_SPAN_QUEUE_CAPACITY: Final = _otel_metrics.OTEL_SDK_PROCESSOR_SPAN_QUEUE_CAPACITY
+METRIC_SDK_LOG_PROCESSED: Final = _otel_metrics.OTEL_SDK_PROCESSOR_LOG_PROCESSED
+METRIC_SDK_LOG_QUEUE_SIZE: Final = _otel_metrics.OTEL_SDK_PROCESSOR_LOG_QUEUE_SIZE
+METRIC_SDK_LOG_QUEUE_CAPACITY: Final = _otel_metrics.OTEL_SDK_PROCESSOR_LOG_QUEUE_CAPACITY
+METRIC_SDK_SPAN_EXPORTED: Final = _otel_metrics.OTEL_SDK_EXPORTER_SPAN_EXPORTED
+METRIC_SDK_SPAN_INFLIGHT: Final = _otel_metrics.OTEL_SDK_EXPORTER_SPAN_INFLIGHT
+METRIC_SDK_LOG_EXPORTED: Final = _otel_metrics.OTEL_SDK_EXPORTER_LOG_EXPORTED
+METRIC_SDK_LOG_INFLIGHT: Final = _otel_metrics.OTEL_SDK_EXPORTER_LOG_INFLIGHT
+METRIC_SDK_METRIC_POINT_EXPORTED: Final = _otel_metrics.OTEL_SDK_EXPORTER_METRIC_DATA_POINT_EXPORTED
+METRIC_SDK_METRIC_POINT_INFLIGHT: Final = _otel_metrics.OTEL_SDK_EXPORTER_METRIC_DATA_POINT_INFLIGHT
+METRIC_SDK_EXPORT_DURATION: Final = _otel_metrics.OTEL_SDK_EXPORTER_OPERATION_DURATION
+METRIC_SDK_COLLECTION_DURATION: Final = _otel_metrics.OTEL_SDK_METRIC_READER_COLLECTION_DURATION
+#: the conventions advise no buckets for the two durations (the SDK's default buckets are
+#: 0, 5, 10 ... 10000 - made for milliseconds); exports take milliseconds to the timeout
+BUCKETS_SDK_DURATION: Final = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+)
+OTEL_COMPONENT_TYPE: Final = _otel.OTEL_COMPONENT_TYPE
+OTEL_COMPONENT_NAME: Final = _otel.OTEL_COMPONENT_NAME
+RPC_RESPONSE_STATUS_CODE: Final = _rpc.RPC_RESPONSE_STATUS_CODE
+#: `error.type` of the items a batching processor drops (the conventions' values)
+ERROR_TYPE_QUEUE_FULL: Final = "queue_full"
+ERROR_TYPE_ALREADY_SHUTDOWN: Final = "already_shutdown"
+#: `otel.component.type` of the OTLP exporters, by (signal, protocol)
+OTLP_EXPORTER_COMPONENT_TYPES: Final[dict[tuple[str, str], str]] = {
+    ("traces", "http/protobuf"): _otel.OtelComponentTypeValues.OTLP_HTTP_SPAN_EXPORTER.value,
+    ("traces", "grpc"): _otel.OtelComponentTypeValues.OTLP_GRPC_SPAN_EXPORTER.value,
+    ("metrics", "http/protobuf"): _otel.OtelComponentTypeValues.OTLP_HTTP_METRIC_EXPORTER.value,
+    ("metrics", "grpc"): _otel.OtelComponentTypeValues.OTLP_GRPC_METRIC_EXPORTER.value,
+    ("logs", "http/protobuf"): _otel.OtelComponentTypeValues.OTLP_HTTP_LOG_EXPORTER.value,
+    ("logs", "grpc"): _otel.OtelComponentTypeValues.OTLP_GRPC_LOG_EXPORTER.value,
+}
+BATCHING_SPAN_PROCESSOR: Final = _otel.OtelComponentTypeValues.BATCHING_SPAN_PROCESSOR
+BATCHING_LOG_PROCESSOR: Final = _otel.OtelComponentTypeValues.BATCHING_LOG_PROCESSOR
+
+PROM_SDK_SPAN_STARTED: Final = "otel_sdk_span_started_total"
+PROM_SDK_SPAN_LIVE: Final = "otel_sdk_span_live"
+PROM_SDK_LOG_CREATED: Final = "otel_sdk_log_created_total"
+PROM_SDK_SPAN_PROCESSED: Final = "otel_sdk_processor_span_processed_total"
+PROM_SDK_SPAN_QUEUE_SIZE: Final = "otel_sdk_processor_span_queue_size"
+PROM_SDK_SPAN_QUEUE_CAPACITY: Final = "otel_sdk_processor_span_queue_capacity"
+PROM_SDK_LOG_PROCESSED: Final = "otel_sdk_processor_log_processed_total"
+PROM_SDK_LOG_QUEUE_SIZE: Final = "otel_sdk_processor_log_queue_size"
+PROM_SDK_LOG_QUEUE_CAPACITY: Final = "otel_sdk_processor_log_queue_capacity"
+PROM_SDK_SPAN_EXPORTED: Final = "otel_sdk_exporter_span_exported_total"
+PROM_SDK_SPAN_INFLIGHT: Final = "otel_sdk_exporter_span_inflight"
+PROM_SDK_LOG_EXPORTED: Final = "otel_sdk_exporter_log_exported_total"
+PROM_SDK_LOG_INFLIGHT: Final = "otel_sdk_exporter_log_inflight"
+PROM_SDK_METRIC_POINT_EXPORTED: Final = "otel_sdk_exporter_metric_data_point_exported_total"
+PROM_SDK_METRIC_POINT_INFLIGHT: Final = "otel_sdk_exporter_metric_data_point_inflight"
+PROM_SDK_EXPORT_DURATION: Final = "otel_sdk_exporter_operation_duration_seconds"
+PROM_SDK_COLLECTION_DURATION: Final = "otel_sdk_metric_reader_collection_duration_seconds"
 
 # --------------------------------------------------------------------------- scope
 INSTRUMENTATION_SCOPE: Final = "agentotel"

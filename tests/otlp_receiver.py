@@ -13,12 +13,18 @@ Every decoded ``Export*ServiceRequest`` is stored with the transport it came ove
 Accessor methods flatten them into plain records (:class:`SpanRecord`, :class:`MetricPoint`,
 :class:`LogRecord`) so that tests compare python values, not protobuf messages.
 
+For failure tests a receiver can be bound to given ports (to come back where it was after
+:meth:`OtlpReceiver.stop`, which also cuts the exporters' open keep-alive connections),
+answer with an error status (:attr:`OtlpReceiver.fail_with`: an HTTP status, or its gRPC
+counterpart) and hold requests unanswered (:meth:`OtlpReceiver.hold`).
+
 The ``otlp_receiver`` fixture is registered for every test module by ``conftest.py``
 (``pytest_plugins``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import socket
@@ -291,9 +297,26 @@ def _decompress(body: bytes, encoding: str) -> bytes:
     raise ValueError(f"unsupported Content-Encoding {encoding!r}")
 
 
+#: the gRPC status a receiver answers with for :attr:`OtlpReceiver.fail_with` (HTTP status)
+_GRPC_STATUS = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    500: grpc.StatusCode.INTERNAL,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+
+
 def _http_handler(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            receiver._connections.add(self.connection)
+
+        def finish(self) -> None:
+            receiver._connections.discard(self.connection)
+            super().finish()
 
         def do_POST(self) -> None:  # noqa: N802 (BaseHTTPRequestHandler API)
             length = int(self.headers.get("Content-Length") or 0)
@@ -301,6 +324,10 @@ def _http_handler(receiver: OtlpReceiver) -> type[BaseHTTPRequestHandler]:
             signal = _HTTP_PATHS.get(self.path.split("?", 1)[0])
             if signal is None:
                 self._reply(404, b"", "text/plain")
+                return
+            receiver.wait_while_held()
+            if receiver.fail_with is not None:
+                self._reply(receiver.fail_with, b"refused by the test", "text/plain")
                 return
             try:
                 payload = _decompress(body, self.headers.get("Content-Encoding", ""))
@@ -331,6 +358,7 @@ class _TraceServicer(trace_service_pb2_grpc.TraceServiceServicer):
         self._receiver = receiver
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC API)
+        self._receiver.refuse_grpc(context)
         self._receiver.store(TRACES, GRPC, request)
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -340,6 +368,7 @@ class _MetricsServicer(metrics_service_pb2_grpc.MetricsServiceServicer):
         self._receiver = receiver
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC API)
+        self._receiver.refuse_grpc(context)
         self._receiver.store(METRICS, GRPC, request)
         return metrics_service_pb2.ExportMetricsServiceResponse()
 
@@ -349,6 +378,7 @@ class _LogsServicer(logs_service_pb2_grpc.LogsServiceServicer):
         self._receiver = receiver
 
     def Export(self, request: Any, context: Any) -> Any:  # noqa: N802 (gRPC API)
+        self._receiver.refuse_grpc(context)
         self._receiver.store(LOGS, GRPC, request)
         return logs_service_pb2.ExportLogsServiceResponse()
 
@@ -360,12 +390,19 @@ class OtlpReceiver:
     thread-safe and return snapshots.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(self, host: str = "127.0.0.1", http_port: int = 0, grpc_port: int = 0) -> None:
         self.host = host
         self.errors: list[str] = []
+        #: answer every export with this HTTP status (gRPC: its counterpart), if set
+        self.fail_with: int | None = None
         self._received: list[_Received] = []
         self._changed = threading.Condition()
-        self._http = ThreadingHTTPServer((host, 0), _http_handler(self))
+        self._connections: set[socket.socket] = set()
+        self._released = threading.Event()
+        self._released.set()
+        self._held = 0
+        self._stopped = False
+        self._http = ThreadingHTTPServer((host, http_port), _http_handler(self))
         self._http.daemon_threads = True
         self._http_thread = threading.Thread(
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
@@ -377,7 +414,7 @@ class OtlpReceiver:
             _MetricsServicer(self), self._grpc
         )
         logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsServicer(self), self._grpc)
-        self.grpc_port = self._grpc.add_insecure_port(f"{host}:0")
+        self.grpc_port = self._grpc.add_insecure_port(f"{host}:{grpc_port}")
         self.http_port = int(self._http.server_address[1])
 
     # ----------------------------------------------------------------- lifecycle
@@ -387,9 +424,49 @@ class OtlpReceiver:
         return self
 
     def stop(self) -> None:
+        """Stop listening and cut every open connection (an exporter's keep-alive one too);
+        idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._released.set()
         self._http.shutdown()
         self._http.server_close()
+        for connection in list(self._connections):
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
         self._grpc.stop(grace=None)
+
+    # ----------------------------------------------------------------- failures
+    @contextlib.contextmanager
+    def hold(self) -> Iterator[None]:
+        """Inside the block, export requests wait unanswered (and count in :attr:`held`)."""
+        self._released.clear()
+        try:
+            yield
+        finally:
+            self._released.set()
+
+    @property
+    def held(self) -> int:
+        """Export requests waiting inside :meth:`hold` right now."""
+        with self._changed:
+            return self._held
+
+    def wait_while_held(self) -> None:
+        with self._changed:
+            self._held += 1
+            self._changed.notify_all()
+        self._released.wait(60)
+        with self._changed:
+            self._held -= 1
+
+    def refuse_grpc(self, context: Any) -> None:
+        """For the gRPC servicers: hold, then abort with :attr:`fail_with`'s status."""
+        self.wait_while_held()
+        if self.fail_with is not None:
+            context.abort(_GRPC_STATUS.get(self.fail_with, grpc.StatusCode.INTERNAL),
+                          "refused by the test")
 
     def __enter__(self) -> OtlpReceiver:
         return self.start()

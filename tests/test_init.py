@@ -268,3 +268,22 @@ def test_first_operation_before_init_uses_the_global_providers():
     )
     assert result.returncode == 0, result.stderr
     assert '"name": "execute_tool before_init"' in result.stdout
+
+
+def test_a_span_queue_below_the_default_batch_size_only_warns():
+    result = run(
+        """
+        import agentotel
+        t = agentotel.init("svc", metrics_exporter="none", logs_exporter="none")
+        with agentotel.tool("after"):
+            pass
+        print("batch", t.settings.bsp_max_export_batch_size,
+              "queue", t.health().signals["traces"].queue_capacity)
+        """,
+        {"OTEL_BSP_MAX_QUEUE_SIZE": "64", "OTEL_METRIC_EXPORT_INTERVAL": "0",
+         "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:9", "OTEL_EXPORTER_OTLP_TIMEOUT": "500"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "batch 64 queue 64" in result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("using batches of 64") == 1

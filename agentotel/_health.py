@@ -1,0 +1,623 @@
+"""The export pipeline watching itself: the ``otel.sdk.*`` metrics and ``health()``.
+
+Spec: "Semantic conventions for OpenTelemetry SDK metrics"
+(https://opentelemetry.io/docs/specs/semconv/otel/sdk-metrics/); names in
+:mod:`agentotel.semconv`.
+
+opentelemetry-sdk 1.45 records most of these metrics itself, but only reads its switch
+from ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`` when each part is built, and agentotel
+never writes ``os.environ``. So :class:`Monitor` hands each part agentotel builds the
+SDK's own recorder, made by the SDK's own factory:
+
+- tracers: ``otel.sdk.span.started``, ``otel.sdk.span.live``;
+- the logger provider: ``otel.sdk.log.created``;
+- batch span / log record processors: ``otel.sdk.processor.{span,log}.processed``
+  (``error.type`` ``queue_full`` or ``already_shutdown`` for what they drop),
+  ``...queue.size``, ``...queue.capacity``;
+- metric readers: ``otel.sdk.metric_reader.collection.duration``.
+
+The OTLP exporters' ``otel.sdk.exporter.{span,log,metric_data_point}.exported`` /
+``.inflight`` and ``otel.sdk.exporter.operation.duration`` are recorded by agentotel
+(:class:`_ExportOperations`, in the exporter's own hook): the exporters' recorder
+(opentelemetry-exporter-otlp 1.45) counts a batch the collector answered with an HTTP
+error status (503, 400, ...) as exported, with no ``error.type``. Here every failed export
+carries one: the HTTP status code, the gRPC status name, or the exception's class name.
+
+The same hooks feed :meth:`Monitor.health`, with or without the metrics: per OTLP signal,
+the last successful export, consecutive failures, the queue, and what was lost. Nothing
+here raises into the application or does network I/O; a hook the SDK no longer offers is
+skipped with one warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from time import perf_counter
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.metrics.view import ExplicitBucketHistogramAggregation, View
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.semconv._incubating.metrics import otel_metrics
+
+from agentotel import semconv as sc
+from agentotel._ratelimit import log_throttled
+
+_logger = logging.getLogger("agentotel")
+
+Signal = Literal["traces", "metrics", "logs"]
+Status = Literal["ok", "degraded", "down"]
+
+#: how long a drop or a failed export keeps a signal ``degraded``, in seconds
+RECENT_S = 60.0
+#: what one item of each signal is called in health reasons
+ITEMS: Mapping[str, str] = {
+    "traces": "spans", "metrics": "metric data points", "logs": "log records",
+}
+_SCOPE = "opentelemetry-sdk"  # the meter the SDK's own recorders use
+
+
+# --------------------------------------------------------------------------- health values
+
+
+@dataclass(frozen=True)
+class SignalHealth:
+    """One OTLP signal's export pipeline, as seen at one moment.
+
+    Attributes:
+        status: ``ok``; ``degraded`` (something was dropped or failed within the last
+            :data:`RECENT_S` seconds, the last export succeeded); ``down`` (the last
+            export failed).
+        endpoint_host: the host of the OTLP endpoint (no scheme, port, path or headers).
+        last_success: Unix time in seconds of the last successful export, ``None``
+            before the first.
+        consecutive_failures: failed exports since the last success.
+        last_error: ``error.type`` of the last failed export (``"503"``, ``"UNAVAILABLE"``,
+            ``"ConnectionError"``), ``None`` before the first failure.
+        queue_size / queue_capacity: items waiting in the batch processor's queue and the
+            most it holds; ``None`` for metrics (no queue).
+        exported: items delivered so far.
+        failed: items of failed exports so far (lost: the SDK does not retry a batch once
+            the exporter gave up).
+        dropped: items the batch processor dropped so far (``queue_full``,
+            ``already_shutdown``), never handed to the exporter.
+        errors: ``error.type`` -> items, over both ``failed`` and ``dropped``.
+    """
+
+    status: Status
+    endpoint_host: str | None
+    last_success: float | None
+    consecutive_failures: int
+    last_error: str | None
+    queue_size: int | None
+    queue_capacity: int | None
+    exported: int
+    failed: int
+    dropped: int
+    errors: Mapping[str, int] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def queue_fill(self) -> float | None:
+        """``queue_size / queue_capacity`` (0 to 1), ``None`` without a queue."""
+        if self.queue_size is None or not self.queue_capacity:
+            return None
+        return self.queue_size / self.queue_capacity
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: times as ISO 8601 UTC strings, ``queue_fill`` included."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "endpoint_host": self.endpoint_host,
+            "last_success": _iso(self.last_success),
+            "consecutive_failures": self.consecutive_failures,
+            "last_error": self.last_error,
+            "queue_size": self.queue_size,
+            "queue_capacity": self.queue_capacity,
+            "queue_fill": self.queue_fill,
+            "exported": self.exported,
+            "failed": self.failed,
+            "dropped": self.dropped,
+            "errors": dict(self.errors),
+        }
+
+
+@dataclass(frozen=True)
+class Health:
+    """The telemetry pipeline's health (what ``Telemetry.health()`` returns).
+
+    Attributes:
+        status: ``down`` when telemetry is shut down or every OTLP signal's last export
+            failed; ``degraded`` when some signal is ``down`` or ``degraded``; else ``ok``.
+        reason: one line saying why (per signal that is not ``ok``), never a secret: it
+            names signals, counts, ``error.type`` values and ages in seconds only.
+        live: the providers are running (``init()`` ran, ``shutdown()`` has not).
+        ready: live, and the last export of each OTLP signal succeeded (a signal that has
+            not exported yet counts as ready).
+        signals: ``traces`` / ``metrics`` / ``logs`` -> :class:`SignalHealth`, for each
+            signal agentotel exports over OTLP.
+    """
+
+    status: Status
+    reason: str
+    live: bool
+    ready: bool
+    signals: Mapping[str, SignalHealth] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``{"status", "reason", "live", "ready", "signals": {...}}``."""
+        return {
+            "status": self.status,
+            "reason": self.reason,
+            "live": self.live,
+            "ready": self.ready,
+            "signals": {name: signal.to_dict() for name, signal in self.signals.items()},
+        }
+
+
+def _iso(unix_s: float | None) -> str | None:
+    if unix_s is None:
+        return None
+    return datetime.fromtimestamp(unix_s, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds:.0f} s ago" if seconds >= 1 else "just now"
+
+
+# --------------------------------------------------------------------------- per-signal state
+
+
+class _SignalState:
+    """What the hooks saw of one signal; every method is thread-safe and never raises."""
+
+    def __init__(self, signal: str) -> None:
+        self.signal = signal
+        self.endpoint_host: str | None = None
+        self.queue_size: Callable[[], int] | None = None
+        self.queue_capacity: int | None = None
+        self._lock = threading.Lock()
+        self._exported = 0
+        self._failed = 0
+        self._dropped = 0
+        self._errors: Counter[str] = Counter()
+        self._last_success: float | None = None
+        self._consecutive_failures = 0
+        self._last_error: str | None = None
+        self._last_loss: float | None = None  # time.monotonic()
+
+    def export_finished(self, items: int, error_type: str | None) -> None:
+        with self._lock:
+            if error_type is None:
+                self._exported += items
+                self._consecutive_failures = 0
+                self._last_success = time.time()
+            else:
+                self._failed += items
+                self._errors[error_type] += items
+                self._consecutive_failures += 1
+                self._last_error = error_type
+                self._last_loss = time.monotonic()
+
+    def dropped(self, items: int, error_type: str) -> None:
+        with self._lock:
+            self._dropped += items
+            self._errors[error_type] += items
+            self._last_loss = time.monotonic()
+
+    def snapshot(self) -> SignalHealth:
+        with self._lock:
+            exported, failed, dropped = self._exported, self._failed, self._dropped
+            errors = dict(self._errors)
+            last_success, failures = self._last_success, self._consecutive_failures
+            last_error, last_loss = self._last_error, self._last_loss
+        size: int | None = None
+        if self.queue_size is not None:
+            try:
+                size = self.queue_size()
+            except Exception:  # noqa: BLE001 - health never raises
+                size = None
+        items = ITEMS[self.signal]
+        status: Status = "ok"
+        reason = ""
+        since_loss = None if last_loss is None else time.monotonic() - last_loss
+        if failures:
+            status = "down"
+            since = "never succeeded" if last_success is None else (
+                f"last success {_age(time.time() - last_success)}"
+            )
+            reason = (
+                f"{self.signal}: the last {failures} export(s) failed ({last_error}), {since}"
+            )
+        elif since_loss is not None and since_loss < RECENT_S:
+            status = "degraded"
+            lost = ", ".join(f"{k}: {v}" for k, v in sorted(errors.items()))
+            reason = (
+                f"{self.signal}: {failed + dropped} {items} lost so far, the last "
+                f"{_age(since_loss)} ({lost})"
+            )
+        return SignalHealth(
+            status=status,
+            endpoint_host=self.endpoint_host,
+            last_success=last_success,
+            consecutive_failures=failures,
+            last_error=last_error,
+            queue_size=size,
+            queue_capacity=self.queue_capacity,
+            exported=exported,
+            failed=failed,
+            dropped=dropped,
+            errors=errors,
+            reason=reason,
+        )
+
+
+# --------------------------------------------------------------------------- exporter hook
+
+
+@dataclass
+class _ExportResult:
+    """What an OTLP exporter writes into its hook (the shape of the SDK's ``ExportResult``)."""
+
+    error: BaseException | None = None
+    error_attrs: Mapping[str, Any] | None = None
+
+
+def _error_type(result: _ExportResult) -> str | None:
+    """``error.type`` of a finished export: ``None`` on success.
+
+    The exporter sets ``error_attrs`` only on failure; an HTTP error status comes with no
+    exception (opentelemetry-exporter-otlp 1.45).
+    """
+    attrs = result.error_attrs or {}
+    if sc.HTTP_RESPONSE_STATUS_CODE in attrs:
+        return str(attrs[sc.HTTP_RESPONSE_STATUS_CODE])
+    if sc.RPC_RESPONSE_STATUS_CODE in attrs:
+        return str(attrs[sc.RPC_RESPONSE_STATUS_CODE])
+    if result.error is not None:
+        return type(result.error).__qualname__
+    return None
+
+
+class _ExporterInstruments:
+    """The three exporter instruments of one signal, made by the semconv creators."""
+
+    _CREATORS = {
+        "traces": (otel_metrics.create_otel_sdk_exporter_span_exported,
+                   otel_metrics.create_otel_sdk_exporter_span_inflight),
+        "logs": (otel_metrics.create_otel_sdk_exporter_log_exported,
+                 otel_metrics.create_otel_sdk_exporter_log_inflight),
+        "metrics": (otel_metrics.create_otel_sdk_exporter_metric_data_point_exported,
+                    otel_metrics.create_otel_sdk_exporter_metric_data_point_inflight),
+    }
+
+    def __init__(self, meter_provider: MeterProvider, signal: str) -> None:
+        meter = meter_provider.get_meter(_SCOPE)
+        create_exported, create_inflight = self._CREATORS[signal]
+        self.exported = create_exported(meter)
+        self.inflight = create_inflight(meter)
+        self.duration = otel_metrics.create_otel_sdk_exporter_operation_duration(meter)
+
+
+class _ExportOperations:
+    """Stands in for an OTLP exporter's own export hook (its ``_metrics``).
+
+    The exporter calls ``with hook.export_operation(n) as result:`` around each export,
+    retries included, and writes ``result.error`` / ``result.error_attrs`` on failure.
+    Each export updates the signal's health state and, when metrics are on, records
+    inflight, exported and the duration with ``otel.component.*``, ``server.*`` and, on
+    failure, ``error.type`` (plus the HTTP / gRPC status on the duration).
+    """
+
+    def __init__(
+        self,
+        state: _SignalState,
+        instruments: Callable[[], _ExporterInstruments | None],
+        attributes: Mapping[str, Any],
+    ) -> None:
+        self._state = state
+        self._instruments = instruments
+        self._attributes = dict(attributes)
+
+    @contextlib.contextmanager
+    def export_operation(self, num_items: int) -> Iterator[_ExportResult]:
+        instruments = self._instruments()
+        attributes = self._attributes
+        start = perf_counter()
+        if instruments is not None:
+            instruments.inflight.add(num_items, attributes)
+        result = _ExportResult()
+        try:
+            yield result
+        except BaseException as exc:
+            result.error = exc  # an exception out of the exporter is a failed export too
+            raise
+        finally:
+            error_type = _error_type(result)
+            self._state.export_finished(num_items, error_type)
+            if instruments is not None:
+                instruments.inflight.add(-num_items, attributes)
+                outcome = attributes if error_type is None else {
+                    **attributes, sc.ERROR_TYPE: error_type,
+                }
+                instruments.exported.add(num_items, outcome)
+                instruments.duration.record(
+                    perf_counter() - start, {**outcome, **(result.error_attrs or {})}
+                )
+
+
+def _server_attributes(endpoint: str, grpc: bool) -> dict[str, Any]:
+    """``server.address`` / ``server.port`` of an exporter endpoint (as the SDK derives them)."""
+    parts = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}")
+    found: dict[str, Any] = {}
+    if parts.hostname:
+        found[sc.SERVER_ADDRESS] = parts.hostname
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port is None:
+        port = 443 if grpc or parts.scheme == "https" else 80 if parts.scheme == "http" else None
+    if port is not None:
+        found[sc.SERVER_PORT] = port
+    return found
+
+
+# --------------------------------------------------------------------------- processor hook
+
+
+class _ProcessorMetrics:
+    """Stands in for a batch processor's ``_metrics``: counts what it drops for health,
+    then hands every call on to the SDK's recorder (``inner``)."""
+
+    def __init__(self, inner: Any, state: _SignalState) -> None:
+        self._inner = inner
+        self._state = state
+
+    def register_queue_size(self, get_queue_size: Callable[[], int]) -> None:
+        self._inner.register_queue_size(get_queue_size)
+
+    def drop_items(self, count: int, error_type: str = sc.ERROR_TYPE_QUEUE_FULL) -> None:
+        self._state.dropped(count, error_type)
+        self._inner.drop_items(count, error_type)
+
+    def finish_items(self, count: int) -> None:
+        self._inner.finish_items(count)
+
+
+# --------------------------------------------------------------------------- the monitor
+
+
+class Monitor:
+    """Watches the export pipeline agentotel builds; one per ``init()``.
+
+    Args:
+        record_metrics: switch the ``otel.sdk.*`` metrics on (the ``pipeline_metrics``
+            setting). Health is tracked either way.
+
+    The ``watch_*`` / ``enable_*`` methods are called while the providers are built; each
+    never raises (a hook the installed SDK does not offer is skipped with one warning).
+    :meth:`attach` gives the monitor the meter provider the metrics go to.
+    """
+
+    def __init__(self, *, record_metrics: bool) -> None:
+        self.record_metrics = record_metrics
+        self._meter_provider: MeterProvider | None = None
+        self._states: dict[str, _SignalState] = {}
+        self._instruments: dict[str, _ExporterInstruments] = {}
+        self._component_counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._tracer_metrics: Any = None
+        self.live = True
+
+    def attach(self, meter_provider: MeterProvider) -> None:
+        """The meter provider the pipeline's metrics are recorded on. The exporter
+        instruments are made now: an export may first happen at exit, after the meter
+        provider stopped handing out meters."""
+        self._meter_provider = meter_provider
+        if self.record_metrics:
+            self._instruments = {
+                signal: _ExporterInstruments(meter_provider, signal) for signal in ITEMS
+            }
+
+    def close(self) -> None:
+        """Telemetry was shut down: health says ``down``, not live."""
+        self.live = False
+
+    def _state(self, signal: str) -> _SignalState:
+        with self._lock:
+            state = self._states.get(signal)
+            if state is None:
+                state = self._states[signal] = _SignalState(signal)
+            return state
+
+    def _exporter_instruments(self, signal: str) -> _ExporterInstruments | None:
+        return self._instruments.get(signal)
+
+    # ------------------------------------------------------------------- hooks
+
+    def watch_exporter(
+        self, signal: Signal, exporter: Any, *, protocol: str, endpoint: str
+    ) -> None:
+        """Put agentotel's export hook into an OTLP exporter of ``signal``."""
+        state = self._state(signal)
+        state.endpoint_host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
+        if not _has(exporter, "_metrics", "export_operation"):
+            _skipped(f"the {signal} OTLP exporter's export hook")
+            return
+        component = sc.OTLP_EXPORTER_COMPONENT_TYPES[(signal, protocol)]
+        with self._lock:
+            count = self._component_counts[component]
+            self._component_counts[component] += 1
+        attributes = {
+            sc.OTEL_COMPONENT_TYPE: component,
+            sc.OTEL_COMPONENT_NAME: f"{component}/{count}",
+            **_server_attributes(endpoint, grpc=protocol == "grpc"),
+        }
+        exporter._metrics = _ExportOperations(
+            state, lambda: self._exporter_instruments(signal), attributes
+        )
+
+    def watch_processor(self, signal: Literal["traces", "logs"], processor: Any) -> None:
+        """Count what a ``BatchSpanProcessor`` / ``BatchLogRecordProcessor`` drops, and
+        switch its SDK metrics on (processed, queue size, queue capacity)."""
+        state = self._state(signal)
+        batch = getattr(processor, "_batch_processor", None)
+        if batch is None or not _has(batch, "_metrics", "drop_items"):
+            _skipped(f"the {signal} batch processor's drop hook")
+            return
+        queue = batch._queue
+        state.queue_size = lambda: len(queue)
+        state.queue_capacity = getattr(batch, "_max_queue_size", None)
+        inner = batch._metrics
+        if self.record_metrics and self._meter_provider is not None:
+            try:
+                from opentelemetry.sdk._shared_internal._processor_metrics import (
+                    NoOpProcessorMetrics,
+                    create_processor_metrics,
+                )
+
+                if isinstance(inner, NoOpProcessorMetrics):
+                    component = (
+                        sc.BATCHING_SPAN_PROCESSOR if signal == "traces"
+                        else sc.BATCHING_LOG_PROCESSOR
+                    )
+                    inner = create_processor_metrics(
+                        signal, component, self._meter_provider,
+                        capacity=state.queue_capacity, enabled=True,
+                    )
+                    inner.register_queue_size(lambda: len(queue))
+            except Exception:  # noqa: BLE001
+                _skipped(f"the {signal} batch processor's SDK metrics")
+        batch._metrics = _ProcessorMetrics(inner, state)
+
+    def enable_tracer_metrics(self, tracer: Any) -> None:
+        """Switch a tracer's SDK metrics on (``otel.sdk.span.started`` / ``.live``)."""
+        if not self.record_metrics or self._meter_provider is None:
+            return
+        try:
+            from opentelemetry.sdk.trace._tracer_metrics import (
+                NoOpTracerMetrics,
+                create_tracer_metrics,
+            )
+
+            if isinstance(getattr(tracer, "_tracer_metrics", None), NoOpTracerMetrics):
+                if self._tracer_metrics is None:
+                    self._tracer_metrics = create_tracer_metrics(self._meter_provider, True)
+                tracer._tracer_metrics = self._tracer_metrics
+        except Exception:  # noqa: BLE001
+            _skipped("the tracers' SDK metrics")
+
+    def enable_logger_metrics(self, logger_provider: Any) -> None:
+        """Switch the logger provider's SDK metric on (``otel.sdk.log.created``); before
+        any logger is made (each logger takes the provider's recorder when created)."""
+        if not self.record_metrics or self._meter_provider is None:
+            return
+        try:
+            from opentelemetry.sdk._logs._internal._logger_metrics import (
+                NoOpLoggerMetrics,
+                create_logger_metrics,
+            )
+
+            if isinstance(getattr(logger_provider, "_logger_metrics", None), NoOpLoggerMetrics):
+                logger_provider._logger_metrics = create_logger_metrics(
+                    self._meter_provider, True
+                )
+        except Exception:  # noqa: BLE001
+            _skipped("the logger provider's SDK metrics")
+
+    def enable_reader_metrics(self, reader: Any) -> None:
+        """Switch a metric reader's SDK metric on
+        (``otel.sdk.metric_reader.collection.duration``); after its meter provider is made."""
+        if not self.record_metrics or self._meter_provider is None:
+            return
+        try:
+            from opentelemetry.sdk.metrics._internal.export._metric_reader_metrics import (
+                NoOpMetricReaderMetrics,
+                create_metric_reader_metrics,
+            )
+
+            if isinstance(getattr(reader, "_metrics", None), NoOpMetricReaderMetrics):
+                reader._metrics = create_metric_reader_metrics(
+                    reader._otel_component_type, self._meter_provider, True
+                )
+        except Exception:  # noqa: BLE001
+            _skipped("the metric readers' SDK metrics")
+
+    # ------------------------------------------------------------------- health
+
+    def health(self) -> Health:
+        """The pipeline's health now (see :class:`Health`); never raises, no I/O."""
+        try:
+            with self._lock:
+                states = dict(self._states)
+            signals = {name: states[name].snapshot() for name in sorted(states)}
+            return _overall(signals, live=self.live)
+        except Exception:  # noqa: BLE001 - health never raises
+            log_throttled(_logger, "agentotel: computing health failed")
+            return Health("degraded", "health could not be computed", self.live, self.live)
+
+
+def _overall(signals: Mapping[str, SignalHealth], *, live: bool) -> Health:
+    if not live:
+        return Health("down", "telemetry is shut down", False, False, signals)
+    statuses = [signal.status for signal in signals.values()]
+    reason = "; ".join(signal.reason for signal in signals.values() if signal.reason)
+    ready = "down" not in statuses
+    if statuses and all(status == "down" for status in statuses):
+        return Health("down", reason, True, ready, signals)
+    if any(status != "ok" for status in statuses):
+        return Health("degraded", reason, True, ready, signals)
+    return Health("ok", "", True, ready, signals)
+
+
+def disabled_health() -> Health:
+    """Health with the SDK disabled (``OTEL_SDK_DISABLED=true``): nothing to watch, ok."""
+    return Health("ok", "the OpenTelemetry SDK is disabled (OTEL_SDK_DISABLED)", True, True)
+
+
+def _has(obj: Any, attribute: str, method: str) -> bool:
+    return callable(getattr(getattr(obj, attribute, None), method, None))
+
+
+def _skipped(what: str) -> None:
+    log_throttled(
+        _logger,
+        f"agentotel: {what} is not where opentelemetry-sdk 1.45 has it; "
+        "that part of the pipeline's self-observability is off",
+    )
+
+
+# --------------------------------------------------------------------------- the SDK's parts
+
+
+class MonitoredTracerProvider(TracerProvider):
+    """A ``TracerProvider`` whose tracers record ``otel.sdk.span.started`` / ``.live``
+    (the SDK makes each tracer's recorder when the tracer is first asked for)."""
+
+    monitor: Monitor | None = None
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> Any:
+        tracer = super().get_tracer(*args, **kwargs)
+        if self.monitor is not None:
+            self.monitor.enable_tracer_metrics(tracer)
+        return tracer
+
+
+def duration_views() -> list[View]:
+    """Bucket boundaries (seconds) for the SDK's two duration histograms."""
+    aggregation = ExplicitBucketHistogramAggregation(list(sc.BUCKETS_SDK_DURATION))
+    return [
+        View(instrument_name=name, aggregation=aggregation)
+        for name in (sc.METRIC_SDK_EXPORT_DURATION, sc.METRIC_SDK_COLLECTION_DURATION)
+    ]
+
