@@ -17,12 +17,13 @@ RULES = CONFIG / "prometheus" / "alerts.yml"
 
 # A metric name in PromQL: followed by a selector or a range (label names are not).
 PROMQL_METRIC = re.compile(
-    r"\b((?:gen_ai|agentotel|traces_span_metrics|otelcol)_[A-Za-z0-9_]+)\s*[{\[]"
+    r"\b((?:gen_ai|agentotel|otel_sdk|traces_span_metrics|otelcol)_[A-Za-z0-9_]+)\s*[{\[]"
 )
 
 
 def queried_metrics(text: str) -> set[str]:
-    """The agentotel metric names (``gen_ai_*``, ``agentotel_*``) queried in ``text``.
+    """The agentotel metric names (``gen_ai_*``, ``agentotel_*``, and the SDK's
+    ``otel_sdk_*`` that agentotel switches on) queried in ``text``.
 
     The Collector's own metrics (``otelcol_*``) and its span metrics
     (``traces_span_metrics_*``) are left out.

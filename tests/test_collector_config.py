@@ -564,7 +564,8 @@ def datasource_problems(
     return found
 
 
-def test_dashboards_cover_overview_llm_agents_tools_guardrails_and_evaluations() -> None:
+def test_dashboards_cover_overview_llm_agents_tools_guardrails_evaluations_and_pipeline(
+) -> None:
     titles = {d["uid"]: d["title"] for d in dashboards().values()}
     assert titles == {
         "agentotel-overview": "agentotel / Overview",
@@ -572,7 +573,34 @@ def test_dashboards_cover_overview_llm_agents_tools_guardrails_and_evaluations()
         "agentotel-agents-tools": "agentotel / Agents & tools",
         "agentotel-guardrails": "agentotel / Guardrails",
         "agentotel-evaluations": "agentotel / Evaluations",
+        "agentotel-pipeline": "agentotel / Telemetry pipeline",
     }
+
+
+def test_pipeline_dashboard_charts_queue_fill_drops_failures_latency_and_the_collector(
+) -> None:
+    panels = dashboards()["pipeline.json"]["panels"]
+    text = {p["title"]: " ".join(t["expr"] for t in p.get("targets", [])) for p in panels}
+    wanted = {
+        "Queue fill by processor": ["otel_sdk_processor_span_queue_size",
+                                    "otel_sdk_processor_log_queue_capacity"],
+        "Dropped per second by signal and reason": [
+            'otel_sdk_processor_span_processed_total{job=~"$job", error_type!=""}',
+            'otel_sdk_processor_log_processed_total{job=~"$job", error_type!=""}'],
+        "Failed per second by signal and error type": [
+            'otel_sdk_exporter_span_exported_total{job=~"$job", error_type!=""}',
+            'otel_sdk_exporter_metric_data_point_exported_total{job=~"$job", error_type!=""}'],
+        "Export duration p50 / p95 by exporter": [
+            "otel_sdk_exporter_operation_duration_seconds_bucket"],
+        "Collector accepted per second by signal": ["otelcol_receiver_accepted_spans_total"],
+        "Collector refused per second by signal": ["otelcol_receiver_refused_log_records_total"],
+        "Collector dropped per second by signal": [
+            "otelcol_exporter_send_failed_metric_points_total",
+            "otelcol_exporter_enqueue_failed_spans_total"],
+    }
+    missing = {title: [q for q in queries if q not in text.get(title, "")]
+               for title, queries in wanted.items()}
+    assert {title: queries for title, queries in missing.items() if queries} == {}
 
 
 def test_every_dashboard_datasource_is_provisioned_with_that_uid_and_type() -> None:

@@ -7,7 +7,9 @@ exported labels (``honor_labels``), so series carry the same ``job`` label as wh
 come through the Collector's ``prometheus`` exporter; both exporters translate names the
 same way (``agentotel_llm_cost_USD_total``, ``gen_ai_client_operation_duration_seconds_bucket``).
 A second job named ``otel-collector`` points at a closed port, the state
-``TelemetryPipelineDown`` exists to catch.
+``TelemetryPipelineDown`` exists to catch. The demo also exports every signal over OTLP to
+the test's receiver (metrics every second), so that the pipeline's own ``otel_sdk_*``
+metrics - batch queues, processed and exported items, export durations - are served too.
 
 Prometheus loads ``collector-config/prometheus/alerts.yml`` itself (1 s evaluation), so alert
 expressions that read recording rules see real recorded series.
@@ -39,6 +41,7 @@ from typing import Any, TypeVar
 import pytest
 import requests
 import yaml
+from otlp_receiver import OtlpReceiver
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "collector-config"
@@ -70,6 +73,19 @@ EXPECTED_EMPTY: dict[str, str] = {
         "otelcol_exporter_send_failed_* are the Collector's own metrics; no Collector runs here"
     ),
 }
+EXPECTED_EMPTY.update({
+    f"dashboard agentotel-pipeline / {title} / {ref}": (
+        "otelcol_* are the Collector's own metrics; no Collector runs here"
+    )
+    for title, refs in {
+        "Collector accepted per second by signal": "ABC",
+        "Collector refused per second by signal": "ABC",
+        "Collector dropped per second by signal": "ABCDEF",
+        "Collector exporter queue fill": "A",
+        "Collector sent per second by exporter": "ABC",
+    }.items()
+    for ref in refs
+})
 # Alert expressions return series only while their condition holds; whether the demo's
 # traffic crosses a threshold (e.g. 5% LLM errors) is not what this test checks. They must
 # evaluate without error. TelemetryPipelineDown is the exception: the closed
@@ -262,7 +278,7 @@ def poll(what: str, attempt: Callable[[], T], timeout_s: float = DEADLINE_S) -> 
 class Demo:
     """``python -m examples.support_assistant`` serving /metrics on a given port."""
 
-    def __init__(self, port: int, workdir: Path, args: list[str]) -> None:
+    def __init__(self, port: int, workdir: Path, args: list[str], otlp_endpoint: str) -> None:
         env = {
             k: v for k, v in os.environ.items()
             if not k.startswith(("OTEL_", "OPENAI_"))
@@ -270,6 +286,8 @@ class Demo:
         env.update(
             OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
             OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
+            OTEL_EXPORTER_OTLP_ENDPOINT=otlp_endpoint,
+            OTEL_METRIC_EXPORT_INTERVAL="1000",
             PYTHONUNBUFFERED="1",
         )
         self.url = f"http://127.0.0.1:{port}/metrics"
@@ -353,12 +371,12 @@ class LiveStack:
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LiveStack]:
     prometheus_bin = binary("prometheus")
-    with tempfile.TemporaryDirectory(prefix="agentotel-prom-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="agentotel-prom-") as tmp, OtlpReceiver() as otlp:
         workdir = Path(tmp)
         demo_port, prom_port, closed_port = free_port(), free_port(), free_port()
 
         # 1. A short run, to learn the service name the demo reports (target_info).
-        probe = Demo(demo_port, workdir, ["--limit", "1", "--linger", "60"])
+        probe = Demo(demo_port, workdir, ["--limit", "1", "--linger", "60"], otlp.http_endpoint)
         try:
             service = poll(
                 "the demo's /metrics", lambda: service_name_from(probe.metrics_text())
@@ -390,7 +408,7 @@ def stack() -> Iterator[LiveStack]:
                     lambda: requests.get(f"{base_url}/-/ready", timeout=2).status_code == 200,
                 )
                 # 3. The full run, scraped while it happens, so counters rise between scrapes.
-                demo = Demo(demo_port, workdir, ["--linger", "90"])
+                demo = Demo(demo_port, workdir, ["--linger", "90"], otlp.http_endpoint)
                 demo.wait_until_lingering()
                 wait_for_scrape_and_rules_after(client, service, time.time())
             except AssertionError as error:

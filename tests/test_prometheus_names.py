@@ -4,10 +4,12 @@ A small application runs in a subprocess: ``agentotel.init()`` with the Promethe
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
 recorded) and a scored evaluation of it, a tool, a retrieval and a memory search, and two
-memory sizes (records and bytes), then it waits on stdin. Its ``/metrics`` is scraped once
-and parsed with ``prometheus_client``; every name in the README's "Prometheus name"
-column, every ``semconv.PROM_*`` constant and every agentotel metric the dashboards and
-``alerts.yml`` query must be among the served sample names. A histogram's base name
+memory sizes (records and bytes), logs a line, and flushes every signal over OTLP to the
+test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are recorded); then it waits
+on stdin. Its ``/metrics`` is scraped once and parsed with ``prometheus_client``; every
+name in the README's "Prometheus name" columns, every ``semconv.PROM_*`` constant and every
+agentotel metric the dashboards and ``alerts.yml`` query must be among the served sample
+names. A histogram's base name
 counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
 """
 
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from otlp_receiver import REPO_ROOT, demo_env, free_port
+from otlp_receiver import REPO_ROOT, OtlpReceiver, demo_env, free_port
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from promql_names import dashboard_and_rule_metrics
@@ -41,11 +43,11 @@ import sys
 
 import agentotel
 
-agentotel.init(
+telemetry = agentotel.init(
     service_name="prometheus-names",
-    traces_exporter="none",
-    logs_exporter="none",
-    metrics_exporter="prometheus",
+    traces_exporter="otlp",
+    logs_exporter="otlp",
+    metrics_exporter="prometheus,otlp",
 )
 with agentotel.workflow("names-check"):
     with agentotel.guardrail("input-filter", target="input") as check:
@@ -66,6 +68,8 @@ with agentotel.workflow("names-check"):
     agentotel.evaluation("relevance", score=0.9, label="pass", span_context=call)
 agentotel.memory_size("conversation", lambda: 3, memory_type="short_term")
 agentotel.memory_size("conversation", lambda: 2048, memory_type="short_term", unit="By")
+agentotel.get_logger().info("names recorded")
+telemetry.force_flush()  # every signal exported once: the exporter metrics are recorded
 print({READY_LINE.decode()!r}, flush=True)
 sys.stdin.read()
 """
@@ -97,26 +101,29 @@ def _cells(row: str) -> list[str]:
 
 
 def readme_prometheus_names(text: str) -> list[str]:
-    """The names in the "Prometheus name" column of the README's metric table.
+    """The names in the "Prometheus name" column of every README table that has one.
 
     A cell that is not a single backticked name is returned as written, so it fails the
     served check instead of being skipped.
     """
     lines = text.splitlines()
+    names: list[str] = []
+    tables = 0
     for index, line in enumerate(lines):
         header = _cells(line) if line.lstrip().startswith("|") else []
         if "Prometheus name" not in header:
             continue
+        tables += 1
         column = header.index("Prometheus name")
-        names = []
         for row in lines[index + 2:]:  # after the header and the |---| line
             if not row.lstrip().startswith("|"):
                 break
             cell = _cells(row)[column]
             match = re.fullmatch(r"`([A-Za-z_:][A-Za-z0-9_:]*)`", cell)
             names.append(match.group(1) if match else cell)
-        return names
-    raise AssertionError("README.md has no table with a 'Prometheus name' column")
+    if not tables:
+        raise AssertionError("README.md has no table with a 'Prometheus name' column")
+    return names
 
 
 def semconv_prometheus_names() -> dict[str, str]:
@@ -166,13 +173,14 @@ def families(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Metric]]
     """The metric families the application serves once it has recorded its operations."""
     port = free_port()
     log = tmp_path_factory.mktemp("prometheus-names") / "app.log"
-    with log.open("wb") as stderr:
+    with log.open("wb") as stderr, OtlpReceiver() as otlp:
         process = subprocess.Popen(
             [sys.executable, "-c", APP],
             cwd=REPO_ROOT,
             env=demo_env(
                 OTEL_EXPORTER_PROMETHEUS_HOST="127.0.0.1",
                 OTEL_EXPORTER_PROMETHEUS_PORT=str(port),
+                OTEL_EXPORTER_OTLP_ENDPOINT=otlp.http_endpoint,
             ),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -240,9 +248,10 @@ def test_histogram_base_name_needs_bucket_sum_and_count() -> None:
     assert unserved(["latency_seconds"], served | {"latency_seconds_sum"}) == []
 
 
-def test_readme_parser_reads_the_prometheus_name_column() -> None:
+def test_readme_parser_reads_the_prometheus_name_column_of_every_table() -> None:
     text = (
         "| metric | Prometheus name |\n|---|---|\n"
-        "| `a.b` | `a_b_total` |\n| `c.d` | c_d (typo, no backticks) |\n\nafter\n"
+        "| `a.b` | `a_b_total` |\n| `c.d` | c_d (typo, no backticks) |\n\nafter\n\n"
+        "| Prometheus name | what |\n|---|---|\n| `e_f` | more |\n"
     )
-    assert readme_prometheus_names(text) == ["a_b_total", "c_d (typo, no backticks)"]
+    assert readme_prometheus_names(text) == ["a_b_total", "c_d (typo, no backticks)", "e_f"]
