@@ -24,6 +24,7 @@ ISSUE_ALERTS = {
     "AgentErrorRateHigh", "ToolErrorRateHigh", "LLMErrorRateHigh", "AgentSlow",
     "LLMLatencyHigh", "LLMCostBudget", "GuardrailViolationSpike", "TelemetryPipelineDown",
     "CollectorExportFailing", "EvaluationScoreRegression",
+    "TelemetryDropped", "TelemetryExportFailing", "TelemetryQueueNearlyFull",
 }
 
 
