@@ -342,17 +342,27 @@ class _ExportOperations:
             result.error = exc  # an exception out of the exporter is a failed export too
             raise
         finally:
-            error_type = _error_type(result)
-            self._state.export_finished(num_items, error_type)
-            if instruments is not None:
-                instruments.inflight.add(-num_items, attributes)
-                outcome = attributes if error_type is None else {
-                    **attributes, sc.ERROR_TYPE: error_type,
-                }
-                instruments.exported.add(num_items, outcome)
-                instruments.duration.record(
-                    perf_counter() - start, {**outcome, **(result.error_attrs or {})}
-                )
+            try:
+                self._finished(num_items, result, instruments, perf_counter() - start)
+            except Exception:  # noqa: BLE001 - counting never changes the export's outcome
+                log_throttled(_logger, "agentotel: recording an export failed")
+
+    def _finished(
+        self,
+        num_items: int,
+        result: _ExportResult,
+        instruments: _ExporterInstruments | None,
+        duration_s: float,
+    ) -> None:
+        error_type = _error_type(result)
+        self._state.export_finished(num_items, error_type)
+        if instruments is None:
+            return
+        attributes = self._attributes
+        instruments.inflight.add(-num_items, attributes)
+        outcome = attributes if error_type is None else {**attributes, sc.ERROR_TYPE: error_type}
+        instruments.exported.add(num_items, outcome)
+        instruments.duration.record(duration_s, {**outcome, **(result.error_attrs or {})})
 
 
 def _server_attributes(endpoint: str, grpc: bool) -> dict[str, Any]:
@@ -420,14 +430,21 @@ class Monitor:
         self.live = True
 
     def attach(self, meter_provider: MeterProvider) -> None:
-        """The meter provider the pipeline's metrics are recorded on. The exporter
-        instruments are made now: an export may first happen at exit, after the meter
-        provider stopped handing out meters."""
+        """The meter provider the pipeline's metrics are recorded on. The instruments are
+        made now: an export may first happen at exit, after the meter provider stopped
+        handing out meters, and tracers are made from many threads."""
         self._meter_provider = meter_provider
-        if self.record_metrics:
-            self._instruments = {
-                signal: _ExporterInstruments(meter_provider, signal) for signal in ITEMS
-            }
+        if not self.record_metrics:
+            return
+        self._instruments = {
+            signal: _ExporterInstruments(meter_provider, signal) for signal in ITEMS
+        }
+        try:
+            from opentelemetry.sdk.trace._tracer_metrics import create_tracer_metrics
+
+            self._tracer_metrics = create_tracer_metrics(meter_provider, True)
+        except Exception:  # noqa: BLE001
+            _skipped("the tracers' SDK metrics")
 
     def close(self) -> None:
         """Telemetry was shut down: health says ``down``, not live."""
@@ -502,17 +519,12 @@ class Monitor:
 
     def enable_tracer_metrics(self, tracer: Any) -> None:
         """Switch a tracer's SDK metrics on (``otel.sdk.span.started`` / ``.live``)."""
-        if not self.record_metrics or self._meter_provider is None:
+        if self._tracer_metrics is None:
             return
         try:
-            from opentelemetry.sdk.trace._tracer_metrics import (
-                NoOpTracerMetrics,
-                create_tracer_metrics,
-            )
+            from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
 
             if isinstance(getattr(tracer, "_tracer_metrics", None), NoOpTracerMetrics):
-                if self._tracer_metrics is None:
-                    self._tracer_metrics = create_tracer_metrics(self._meter_provider, True)
                 tracer._tracer_metrics = self._tracer_metrics
         except Exception:  # noqa: BLE001
             _skipped("the tracers' SDK metrics")
