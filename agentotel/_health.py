@@ -62,7 +62,6 @@ RECENT_S = 60.0
 ITEMS: Mapping[str, str] = {
     "traces": "spans", "metrics": "metric data points", "logs": "log records",
 }
-_SCOPE = "opentelemetry-sdk"  # the meter the SDK's own recorders use
 
 
 # --------------------------------------------------------------------------- health values
@@ -301,7 +300,7 @@ class _ExporterInstruments:
     }
 
     def __init__(self, meter_provider: MeterProvider, signal: str) -> None:
-        meter = meter_provider.get_meter(_SCOPE)
+        meter = meter_provider.get_meter(sc.SDK_METER_SCOPE)
         create_exported, create_inflight = self._CREATORS[signal]
         self.exported = create_exported(meter)
         self.inflight = create_inflight(meter)

@@ -316,6 +316,8 @@ METRIC_SDK_COLLECTION_DURATION: Final = _otel_metrics.OTEL_SDK_METRIC_READER_COL
 BUCKETS_SDK_DURATION: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )
+#: the meter the SDK's own recorders use (agentotel's exporter recorder uses it too)
+SDK_METER_SCOPE: Final = "opentelemetry-sdk"
 OTEL_COMPONENT_TYPE: Final = _otel.OTEL_COMPONENT_TYPE
 OTEL_COMPONENT_NAME: Final = _otel.OTEL_COMPONENT_NAME
 RPC_RESPONSE_STATUS_CODE: Final = _rpc.RPC_RESPONSE_STATUS_CODE
