@@ -510,6 +510,13 @@ class _Server(ThreadingHTTPServer):
         #: the pause between two streamed chunks (a word each).
         self.chunk_interval_s = max_latency_s / 25
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that drops its connection (reset, broken pipe: the SDK's connection pool
+        closing) has simply gone; anything else is printed as ``socketserver`` does."""
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
     def latency_s(self, raw: bytes) -> float:
         """A deterministic simulated latency between 20% and 100% of ``max_latency_s``."""
         fraction = int(hashlib.sha256(raw).hexdigest()[:4], 16) / 0xFFFF
