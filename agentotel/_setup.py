@@ -1,5 +1,6 @@
 """``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
-the runtime every operation uses, logging, redaction, the ``requests`` instrumentation.
+the runtime every operation uses, logging, redaction, the instrumentations, the process
+metrics.
 """
 
 from __future__ import annotations
@@ -48,11 +49,13 @@ class Telemetry:
         providers: Providers | None,
         instrumented: integrations.Instrumentations | None = None,
         pipeline: integrations.GenAISpanProcessor | None = None,
+        system_metrics: integrations.SystemMetrics | None = None,
     ) -> None:
         self.settings = settings
         self._providers = providers
         self._instrumented = instrumented
         self._pipeline = pipeline
+        self._system_metrics = system_metrics
         self._closed = False
 
     @property
@@ -60,6 +63,12 @@ class Telemetry:
         """The instrumentations enabled so far, by name (``openai``, ``httpx2``, ...); the
         others chosen are enabled when the application imports their library."""
         return self._instrumented.names if self._instrumented else []
+
+    @property
+    def system_metrics(self) -> list[str]:
+        """The process (and host) metrics reported, by OpenTelemetry name; empty when the
+        ``system_metrics`` setting is ``off`` or after shutdown."""
+        return self._system_metrics.names if self._system_metrics else []
 
     @property
     def tracer_provider(self) -> otel_trace.TracerProvider:
@@ -128,6 +137,8 @@ class Telemetry:
             _runtime.install(_disabled_runtime())
             if self._instrumented is not None:
                 self._instrumented.close()
+            if self._system_metrics is not None:
+                self._system_metrics.close()
             if self._providers is not None:
                 try:
                     self._providers.shutdown(self.export_timeout_s)
@@ -229,7 +240,12 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             meter_provider=providers.meter_provider,
             logger_provider=providers.logger_provider,
         )
-        _telemetry = Telemetry(settings, providers, instrumented, pipeline.processor)
+        system_metrics = integrations.enable_system_metrics(
+            providers.meter_provider, settings.system_metrics
+        )
+        _telemetry = Telemetry(
+            settings, providers, instrumented, pipeline.processor, system_metrics
+        )
         atexit.register(_telemetry.shutdown)
         return _telemetry
 

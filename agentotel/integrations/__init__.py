@@ -9,6 +9,9 @@ library already imported), so start-up imports nothing the application does not 
 library version the instrumentation does not support gives one warning naming both,
 never an exception; one INFO line at start-up lists what was instrumented, with versions,
 and what will be when imported.
+Process metrics (CPU, memory, threads, GC; host metrics by setting) come from
+``opentelemetry-instrumentation-system-metrics``, enabled by :func:`enable_system_metrics`
+(``_system_metrics``): they have no library to wait for.
 The instrumentations are not wrapped or patched by agentotel: each is the official
 ``BaseInstrumentor`` (opentelemetry-instrumentation), called as its documentation says.
 """
@@ -34,6 +37,8 @@ from agentotel._settings import ConfigError
 from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
 from agentotel.integrations._content import ContentHook
 from agentotel.integrations._spans import GenAISpanProcessor
+from agentotel.integrations._system_metrics import SystemMetrics
+from agentotel.integrations._system_metrics import enable as enable_system_metrics
 
 __all__ = [
     "CATALOG",
@@ -41,8 +46,10 @@ __all__ = [
     "Enabled",
     "GenAISpanProcessor",
     "Instrumentations",
+    "SystemMetrics",
     "check_names",
     "chosen",
+    "enable_system_metrics",
 ]
 
 _logger = logging.getLogger("agentotel")
