@@ -137,12 +137,14 @@ class Telemetry:
             _runtime.install(_disabled_runtime())
             if self._instrumented is not None:
                 self._instrumented.close()
-            if self._system_metrics is not None:
-                self._system_metrics.close()
             if self._providers is not None:
                 try:
                     self._providers.shutdown(self.export_timeout_s)
-                finally:  # after the last export: its failure lines still get trace ids
+                finally:
+                    # after the last export, which carries the final process metrics and
+                    # whose failure lines still get trace ids
+                    if self._system_metrics is not None:
+                        self._system_metrics.close()
                     if self.settings.configure_logging:
                         _logging.unconfigure()
         except Exception:  # noqa: BLE001

@@ -308,7 +308,7 @@ CPYTHON_GC_GENERATION: Final = _cpython.CPYTHON_GC_GENERATION
 #: psutil fields it reads. ``None``: the metric has no such attribute.
 PROCESS_CPU_TIME_TYPES: Final = ("user", "system")
 SYSTEM_CPU_TIME_STATES: Final = ("user", "system", "idle", "iowait")
-#: on Linux psutil's used + free + buffers + cached is the host's total memory
+#: the convention's states; psutil's used is total - available, so they overlap (cached)
 SYSTEM_MEMORY_STATES: Final = ("used", "free", "buffers", "cached")
 # Prometheus names (the Python exporter and the Collector's agree on these: no unit-1
 # gauge, whose `_ratio` suffix only the Collector would add).
