@@ -4,7 +4,8 @@ A small application runs in a subprocess: ``agentotel.init()`` with the Promethe
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
 recorded) and a scored evaluation of it, a tool, a retrieval and a memory search, and two
-memory sizes (records and bytes), then it waits on stdin. Its ``/metrics`` is scraped once
+memory sizes (records and bytes), then it waits on stdin; it reports process and host
+metrics (``system_metrics="host"``). Its ``/metrics`` is scraped once
 and parsed with ``prometheus_client``; every name in the README's "Prometheus name"
 column, every ``semconv.PROM_*`` constant and every agentotel metric the dashboards and
 ``alerts.yml`` query must be among the served sample names. A histogram's base name
@@ -46,6 +47,7 @@ agentotel.init(
     traces_exporter="none",
     logs_exporter="none",
     metrics_exporter="prometheus",
+    system_metrics="host",  # the host metrics too
 )
 with agentotel.workflow("names-check"):
     with agentotel.guardrail("input-filter", target="input") as check:
