@@ -91,6 +91,9 @@ EXPORTERS: Mapping[Signal, tuple[str, ...]] = {
     "logs": ("otlp", "console", "none"),
 }
 LOG_FORMATS = ("json", "console")
+#: ``process``: the process's CPU, memory, threads and GC; ``host`` adds the host's CPU and
+#: memory (``system.*``); ``off``: neither.
+SYSTEM_METRICS_LEVELS = ("process", "host", "off")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 #: Not defined by the SDK: the GenAI instrumentations' variable (opentelemetry-util-genai).
 OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = (
@@ -101,6 +104,7 @@ AGENTOTEL_LOG_FORMAT = "AGENTOTEL_LOG_FORMAT"
 AGENTOTEL_LOG_LEVEL = "AGENTOTEL_LOG_LEVEL"
 AGENTOTEL_REDACT = "AGENTOTEL_REDACT"
 AGENTOTEL_PRICING_FILE = "AGENTOTEL_PRICING_FILE"
+AGENTOTEL_SYSTEM_METRICS = "AGENTOTEL_SYSTEM_METRICS"
 
 _PER_SIGNAL: Mapping[str, Mapping[Signal, str]] = {
     "PROTOCOL": {
@@ -298,6 +302,17 @@ def _capture_mode(source: str, raw: Any) -> str:
     value = {"TRUE": content.SPAN_ONLY, "FALSE": content.NO_CONTENT}.get(value or "", value)
     if value not in content.CAPTURE_MODES:
         raise ConfigError(source, raw, ", ".join(content.CAPTURE_MODES) + " (or true/false)")
+    return value
+
+
+def _system_metrics(source: str, raw: Any) -> str:
+    """``process`` | ``host`` | ``off``; ``true`` / ``false`` (or a bool) mean process / off."""
+    if isinstance(raw, bool):
+        return "process" if raw else "off"
+    value = raw.strip().lower() if isinstance(raw, str) else ""
+    value = {"true": "process", "false": "off"}.get(value, value)
+    if value not in SYSTEM_METRICS_LEVELS:
+        raise ConfigError(source, raw, ", ".join(SYSTEM_METRICS_LEVELS) + " (or true/false)")
     return value
 
 
@@ -608,6 +623,14 @@ class Settings:
         parse=_instrumentation_names,
         doc="instrumentations not to enable (`*`: none), when `instrumentations` is not given",
     )
+    system_metrics: str = setting(
+        "process",
+        arg("system_metrics"),
+        env(AGENTOTEL_SYSTEM_METRICS),
+        parse=_system_metrics,
+        doc="`process`: CPU, resident memory, threads and GC of the process; `host`: also "
+        "the host's CPU and memory (`system.*`); `off`; see Process metrics",
+    )
     capture_content: str = setting(
         content.NO_CONTENT,
         arg("capture_content"),
@@ -700,6 +723,7 @@ class InitArguments(TypedDict, total=False):
     logs_exporter: str | Sequence[str] | None
     pipeline_metrics: bool | None
     instrumentations: str | Sequence[str] | None
+    system_metrics: str | bool | None
     capture_content: str | bool | None
     content_max_length: int | None
     configure_logging: bool | None

@@ -1,7 +1,7 @@
 """``init()``, ``shutdown()`` and the :class:`Telemetry` handle: settings -> providers ->
 the runtime every operation uses, logging, redaction, the instrumentations (``threading``,
-the HTTP clients, the GenAI libraries), and the pipeline's health (``health()``, the
-``/health`` and ``/ready`` probes).
+the HTTP clients, the GenAI libraries), the process metrics, and the pipeline's health
+(``health()``, the ``/health`` and ``/ready`` probes).
 """
 
 from __future__ import annotations
@@ -52,11 +52,13 @@ class Telemetry:
         providers: Providers | None,
         instrumented: integrations.Instrumentations | None = None,
         pipeline: integrations.GenAISpanProcessor | None = None,
+        system_metrics: integrations.SystemMetrics | None = None,
     ) -> None:
         self.settings = settings
         self._providers = providers
         self._instrumented = instrumented
         self._pipeline = pipeline
+        self._system_metrics = system_metrics
         self._closed = False
 
     @property
@@ -64,6 +66,12 @@ class Telemetry:
         """The instrumentations enabled so far, by name (``openai``, ``httpx2``, ...); the
         others chosen are enabled when the application imports their library."""
         return self._instrumented.names if self._instrumented else []
+
+    @property
+    def system_metrics(self) -> list[str]:
+        """The process (and host) metrics reported, by OpenTelemetry name; empty when the
+        ``system_metrics`` setting is ``off`` or after shutdown."""
+        return self._system_metrics.names if self._system_metrics else []
 
     @property
     def tracer_provider(self) -> otel_trace.TracerProvider:
@@ -172,7 +180,11 @@ class Telemetry:
             if self._providers is not None:
                 try:
                     self._providers.shutdown(self.export_timeout_s)
-                finally:  # after the last export: its failure lines still get trace ids
+                finally:
+                    # after the last export, which carries the final process metrics and
+                    # whose failure lines still get trace ids
+                    if self._system_metrics is not None:
+                        self._system_metrics.close()
                     if self.settings.configure_logging:
                         _logging.unconfigure()
         except Exception:  # noqa: BLE001
@@ -271,7 +283,12 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             meter_provider=providers.meter_provider,
             logger_provider=providers.logger_provider,
         )
-        _telemetry = Telemetry(settings, providers, instrumented, pipeline.processor)
+        system_metrics = integrations.enable_system_metrics(
+            providers.meter_provider, settings.system_metrics
+        )
+        _telemetry = Telemetry(
+            settings, providers, instrumented, pipeline.processor, system_metrics
+        )
         atexit.register(_telemetry.shutdown)
         return _telemetry
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 from typing import Final
 
+from opentelemetry.semconv._incubating.attributes import cpython_attributes as _cpython
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _genai
 from opentelemetry.semconv._incubating.attributes import otel_attributes as _otel
 from opentelemetry.semconv._incubating.attributes import rpc_attributes as _rpc
+from opentelemetry.semconv._incubating.metrics import cpython_metrics as _cpython_metrics
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _genai_metrics
 from opentelemetry.semconv._incubating.metrics import otel_metrics as _otel_metrics
+from opentelemetry.semconv._incubating.metrics import process_metrics as _process_metrics
+from opentelemetry.semconv._incubating.metrics import system_metrics as _system_metrics
 from opentelemetry.semconv.attributes import (
     deployment_attributes as _deployment,
 )
@@ -353,6 +357,38 @@ PROM_SDK_METRIC_POINT_EXPORTED: Final = "otel_sdk_exporter_metric_data_point_exp
 PROM_SDK_METRIC_POINT_INFLIGHT: Final = "otel_sdk_exporter_metric_data_point_inflight"
 PROM_SDK_EXPORT_DURATION: Final = "otel_sdk_exporter_operation_duration_seconds"
 PROM_SDK_COLLECTION_DURATION: Final = "otel_sdk_metric_reader_collection_duration_seconds"
+# --------------------------------------------------------------------------- process and host
+# What opentelemetry-instrumentation-system-metrics (0.66b2) reports for the metrics
+# init() asks it for (agentotel/integrations/_system_metrics.py): the current process and
+# CPython names only, none of its deprecated process.runtime.* ones. Attributes as it
+# writes them: process.cpu.time `type` (user, system; the convention's cpu.mode is not
+# used by the instrumentor yet), cpython.gc.* `cpython.gc.generation` (and a deprecated
+# `generation` copy), system.cpu.time `cpu` and `state`, system.memory.usage `state`.
+METRIC_PROCESS_CPU_TIME: Final = _process_metrics.PROCESS_CPU_TIME  # counter, s
+METRIC_PROCESS_MEMORY_USAGE: Final = _process_metrics.PROCESS_MEMORY_USAGE  # resident, By
+METRIC_PROCESS_THREAD_COUNT: Final = _process_metrics.PROCESS_THREAD_COUNT
+METRIC_CPYTHON_GC_COLLECTIONS: Final = _cpython_metrics.CPYTHON_GC_COLLECTIONS
+METRIC_CPYTHON_GC_COLLECTED_OBJECTS: Final = _cpython_metrics.CPYTHON_GC_COLLECTED_OBJECTS
+METRIC_CPYTHON_GC_UNCOLLECTABLE_OBJECTS: Final = _cpython_metrics.CPYTHON_GC_UNCOLLECTABLE_OBJECTS
+METRIC_SYSTEM_CPU_TIME: Final = _system_metrics.SYSTEM_CPU_TIME  # counter, s; host level
+METRIC_SYSTEM_MEMORY_USAGE: Final = _system_metrics.SYSTEM_MEMORY_USAGE  # By; host level
+CPYTHON_GC_GENERATION: Final = _cpython.CPYTHON_GC_GENERATION
+#: The attribute values the instrumentor reports each metric with (its ``config``): the
+#: psutil fields it reads. ``None``: the metric has no such attribute.
+PROCESS_CPU_TIME_TYPES: Final = ("user", "system")
+SYSTEM_CPU_TIME_STATES: Final = ("user", "system", "idle", "iowait")
+#: the convention's states; psutil's used is total - available, so they overlap (cached)
+SYSTEM_MEMORY_STATES: Final = ("used", "free", "buffers", "cached")
+# Prometheus names (the Python exporter and the Collector's agree on these: no unit-1
+# gauge, whose `_ratio` suffix only the Collector would add).
+PROM_PROCESS_CPU_TIME: Final = "process_cpu_time_seconds_total"
+PROM_PROCESS_MEMORY_USAGE: Final = "process_memory_usage_bytes"
+PROM_PROCESS_THREAD_COUNT: Final = "process_thread_count"
+PROM_CPYTHON_GC_COLLECTIONS: Final = "cpython_gc_collections_total"
+PROM_CPYTHON_GC_COLLECTED_OBJECTS: Final = "cpython_gc_collected_objects_total"
+PROM_CPYTHON_GC_UNCOLLECTABLE_OBJECTS: Final = "cpython_gc_uncollectable_objects_total"
+PROM_SYSTEM_CPU_TIME: Final = "system_cpu_time_seconds_total"
+PROM_SYSTEM_MEMORY_USAGE: Final = "system_memory_usage_bytes"
 
 # --------------------------------------------------------------------------- scope
 INSTRUMENTATION_SCOPE: Final = "agentotel"

@@ -5,9 +5,10 @@ exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow w
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
 recorded) and a scored evaluation of it, a tool, a retrieval and a memory search, and two
 memory sizes (records and bytes), logs a line, and flushes every signal over OTLP to the
-test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are recorded); then it waits
-on stdin. Its ``/metrics`` is scraped once and parsed with ``prometheus_client``; every
-name in the README's "Prometheus name" columns, every ``semconv.PROM_*`` constant and every
+test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are recorded); it reports
+process and host metrics (``system_metrics="host"``); then it waits on stdin. Its
+``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
+README's "Prometheus name" columns, every ``semconv.PROM_*`` constant and every
 agentotel metric the dashboards and ``alerts.yml`` query must be among the served sample
 names. A histogram's base name
 counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
@@ -48,6 +49,7 @@ telemetry = agentotel.init(
     traces_exporter="otlp",
     logs_exporter="otlp",
     metrics_exporter="prometheus,otlp",
+    system_metrics="host",  # the host metrics too
 )
 with agentotel.workflow("names-check"):
     with agentotel.guardrail("input-filter", target="input") as check:

@@ -23,7 +23,7 @@ PROMETHEUS_DIR = ROOT / "collector-config" / "prometheus"
 ISSUE_ALERTS = {
     "AgentErrorRateHigh", "ToolErrorRateHigh", "LLMErrorRateHigh", "AgentSlow",
     "LLMLatencyHigh", "LLMCostBudget", "GuardrailViolationSpike", "TelemetryPipelineDown",
-    "CollectorExportFailing", "EvaluationScoreRegression",
+    "CollectorExportFailing", "EvaluationScoreRegression", "ProcessMemoryGrowing",
     "TelemetryDropped", "TelemetryExportFailing", "TelemetryQueueNearlyFull",
 }
 

@@ -19,6 +19,9 @@ library already imported), so start-up imports nothing the application does not 
 library version the instrumentation does not support gives one warning naming both,
 never an exception; one INFO line at start-up lists what was instrumented, with versions,
 and what will be when imported.
+Process metrics (CPU, memory, threads, GC; host metrics by setting) come from
+``opentelemetry-instrumentation-system-metrics``, enabled by :func:`enable_system_metrics`
+(``_system_metrics``): they have no library to wait for.
 The instrumentations are not wrapped or patched by agentotel: each is the official
 ``BaseInstrumentor`` (opentelemetry-instrumentation), called as its documentation says.
 """
@@ -46,6 +49,8 @@ from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
 from agentotel.integrations._content import ContentHook
 from agentotel.integrations._sampling import InferenceRecordingSampler, record_dropped_inference
 from agentotel.integrations._spans import GenAISpanProcessor
+from agentotel.integrations._system_metrics import SystemMetrics
+from agentotel.integrations._system_metrics import enable as enable_system_metrics
 
 __all__ = [
     "CATALOG",
@@ -54,9 +59,11 @@ __all__ = [
     "GenAISpanProcessor",
     "InferenceRecordingSampler",
     "Instrumentations",
+    "SystemMetrics",
     "check_names",
     "chosen",
     "record_dropped_inference",
+    "enable_system_metrics",
 ]
 
 _logger = logging.getLogger("agentotel")
