@@ -3,6 +3,12 @@
 Names, units and advised bucket boundaries come from :mod:`agentotel.semconv` (GenAI
 metrics semantic conventions, https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-metrics/).
 
+Each synchronous instrument is capped (:class:`Limited`): at most ``cardinality_limit``
+attribute sets (2000 by default, as the metrics SDK specification advises, "Cardinality
+limits"); the measurements of every further attribute set go to the overflow set
+``{otel.metric.overflow: true}``, so totals stay right and memory stays bounded
+(opentelemetry-sdk 1.45 for Python has no cardinality limit of its own).
+
 The memory-size gauges are observable: the application registers callbacks
 (``agentotel.memory_size``) in :data:`MEMORY_SIZES`, one process-wide registry that the
 gauges of every meter provider read at each collection, so a callback registered before
@@ -14,6 +20,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from opentelemetry.metrics import (
     CallbackOptions,
@@ -29,83 +36,142 @@ from opentelemetry.util.types import AttributeValue
 from agentotel import semconv as sc
 from agentotel._errors import safe_repr, warn, warn_failure
 
+_OVERFLOW: dict[str, AttributeValue] = {sc.OTEL_METRIC_OVERFLOW: True}
+
+
+class Limited:
+    """A synchronous instrument with a cardinality limit (metrics SDK specification,
+    "Cardinality limits"): the first ``limit - 1`` distinct attribute sets are recorded as
+    given, every later one as the overflow set ``{otel.metric.overflow: true}`` (the
+    limit counts the overflow set), with one warning per instrument naming it. An
+    attribute set is told apart by its items in order: agentotel builds its attribute
+    dicts in a fixed order, so each set is counted once. Thread-safe; never raises.
+    """
+
+    __slots__ = ("_instrument", "_seen", "_room", "_lock", "_name")
+
+    def __init__(self, instrument: Any, name: str, limit: int) -> None:
+        self._instrument = instrument
+        self._name = name
+        self._seen: set[tuple[tuple[str, Any], ...]] = set()
+        self._room = max(limit - 1, 0)
+        self._lock = threading.Lock()
+
+    def _admit(self, key: tuple[tuple[str, Any], ...], attributes: Any) -> Any:
+        with self._lock:
+            if key in self._seen:
+                return attributes
+            if len(self._seen) < self._room:
+                self._seen.add(key)
+                return attributes
+            first = self._room >= 0 and len(self._seen) == self._room
+            self._room = -1 if first else self._room
+        if first:
+            warn(
+                f"metric {self._name} reached its cardinality limit "
+                f"({len(self._seen) + 1} attribute sets); later attribute sets are recorded "
+                f"as {sc.OTEL_METRIC_OVERFLOW}=true"
+            )
+        return _OVERFLOW
+
+    def record(self, amount: float, attributes: Any = None, context: Any = None) -> None:
+        """``Histogram.record`` with the limit applied."""
+        if attributes:
+            key = tuple(attributes.items())
+            if key not in self._seen:
+                attributes = self._admit(key, attributes)
+        self._instrument.record(amount, attributes, context)
+
+    def add(self, amount: float, attributes: Any = None, context: Any = None) -> None:
+        """``Counter.add`` / ``UpDownCounter.add`` with the limit applied."""
+        if attributes:
+            key = tuple(attributes.items())
+            if key not in self._seen:
+                attributes = self._admit(key, attributes)
+        self._instrument.add(amount, attributes, context)
+
 
 class Instruments:
-    """All of agentotel's instruments on one meter."""
+    """All of agentotel's instruments on one meter; the synchronous ones capped at
+    ``cardinality_limit`` attribute sets each (:class:`Limited`)."""
 
-    def __init__(self, meter: Meter) -> None:
-        self.operation_duration: Histogram = meter.create_histogram(
+    def __init__(self, meter: Meter, cardinality_limit: int = sc.CARDINALITY_LIMIT) -> None:
+        def limit(instrument: Histogram | Counter | UpDownCounter) -> Limited:
+            name = getattr(instrument, "name", None) or type(instrument).__name__
+            return Limited(instrument, name, cardinality_limit)
+
+        self.operation_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_OPERATION_DURATION,
             unit=sc.UNIT_SECONDS,
             description="Duration of GenAI client operation",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_OPERATION_DURATION,
-        )
-        self.token_usage: Histogram = meter.create_histogram(
+        ))
+        self.token_usage: Limited = limit(meter.create_histogram(
             sc.METRIC_TOKEN_USAGE,
             unit=sc.UNIT_TOKENS,
             description="Number of input and output tokens used by GenAI clients",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_TOKEN_USAGE,
-        )
-        self.time_to_first_chunk: Histogram = meter.create_histogram(
+        ))
+        self.time_to_first_chunk: Limited = limit(meter.create_histogram(
             sc.METRIC_TIME_TO_FIRST_CHUNK,
             unit=sc.UNIT_SECONDS,
             description="Time to receive the first chunk, measured from when the client "
             "issues the generation request to when the first chunk is received in the "
             "response stream.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_TIME_TO_FIRST_CHUNK,
-        )
-        self.time_per_output_chunk: Histogram = meter.create_histogram(
+        ))
+        self.time_per_output_chunk: Limited = limit(meter.create_histogram(
             sc.METRIC_TIME_PER_OUTPUT_CHUNK,
             unit=sc.UNIT_SECONDS,
             description="Time per output chunk, recorded for each chunk received after "
             "the first one, measured as the time elapsed from the end of the previous "
             "chunk to the end of the current chunk.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_TIME_PER_OUTPUT_CHUNK,
-        )
-        self.invoke_agent_duration: Histogram = meter.create_histogram(
+        ))
+        self.invoke_agent_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_INVOKE_AGENT_DURATION,
             unit=sc.UNIT_SECONDS,
             description="Measures the duration of an in-process agent invocation.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_INVOKE_AGENT_DURATION,
-        )
-        self.execute_tool_duration: Histogram = meter.create_histogram(
+        ))
+        self.execute_tool_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_EXECUTE_TOOL_DURATION,
             unit=sc.UNIT_SECONDS,
             description="Measures the duration of a tool execution.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_EXECUTE_TOOL_DURATION,
-        )
-        self.invoke_workflow_duration: Histogram = meter.create_histogram(
+        ))
+        self.invoke_workflow_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_INVOKE_WORKFLOW_DURATION,
             unit=sc.UNIT_SECONDS,
             description="Measures the duration of a workflow execution.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_INVOKE_WORKFLOW_DURATION,
-        )
-        self.guardrail_checks: Counter = meter.create_counter(
+        ))
+        self.guardrail_checks: Limited = limit(meter.create_counter(
             sc.METRIC_GUARDRAIL_CHECKS,
             unit=sc.UNIT_CHECKS,
             description="Guardrail checks by guardrail, target and verdict.",
-        )
-        self.llm_cost: Counter = meter.create_counter(
+        ))
+        self.llm_cost: Limited = limit(meter.create_counter(
             sc.METRIC_LLM_COST,
             unit=sc.UNIT_USD,
             description="Estimated LLM spend from the offline pricing table.",
-        )
-        self.agent_active: UpDownCounter = meter.create_up_down_counter(
+        ))
+        self.agent_active: Limited = limit(meter.create_up_down_counter(
             sc.METRIC_AGENT_ACTIVE,
             unit=sc.UNIT_INVOCATIONS,
             description="Agent invocations in progress.",
-        )
-        self.memory_operation_duration: Histogram = meter.create_histogram(
+        ))
+        self.memory_operation_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_MEMORY_OPERATION_DURATION,
             unit=sc.UNIT_SECONDS,
             description="Duration of memory operations.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_OPERATION_DURATION,
-        )
-        self.memory_operations: Counter = meter.create_counter(
+        ))
+        self.memory_operations: Limited = limit(meter.create_counter(
             sc.METRIC_MEMORY_OPERATIONS,
             unit=sc.UNIT_OPERATIONS,
             description="Memory operations by operation, memory type and outcome.",
-        )
+        ))
         self.memory_size: ObservableGauge = meter.create_observable_gauge(
             sc.METRIC_MEMORY_SIZE,
             callbacks=[MEMORY_SIZES.callback(sc.METRIC_MEMORY_SIZE)],
@@ -119,12 +185,12 @@ class Instruments:
             description="Records in a memory store as the application reports it.",
         )
 
-        self.evaluation_score: Histogram = meter.create_histogram(
+        self.evaluation_score: Limited = limit(meter.create_histogram(
             sc.METRIC_EVALUATION_SCORE,
             unit=sc.UNIT_EVALUATION_SCORE,
             description="Scores of GenAI output evaluations, by evaluation name and label.",
             explicit_bucket_boundaries_advisory=sc.BUCKETS_EVALUATION_SCORE,
-        )
+        ))
 
 
 class _Report:

@@ -77,6 +77,7 @@ from opentelemetry.sdk.environment_variables import (
 )
 
 from agentotel import content
+from agentotel import semconv as sc
 from agentotel.cost import PriceTable, load_price_table
 from agentotel.redaction import DETECTORS, Redactor
 
@@ -105,6 +106,7 @@ AGENTOTEL_LOG_LEVEL = "AGENTOTEL_LOG_LEVEL"
 AGENTOTEL_REDACT = "AGENTOTEL_REDACT"
 AGENTOTEL_PRICING_FILE = "AGENTOTEL_PRICING_FILE"
 AGENTOTEL_SYSTEM_METRICS = "AGENTOTEL_SYSTEM_METRICS"
+AGENTOTEL_METRIC_CARDINALITY_LIMIT = "AGENTOTEL_METRIC_CARDINALITY_LIMIT"
 
 _PER_SIGNAL: Mapping[str, Mapping[Signal, str]] = {
     "PROTOCOL": {
@@ -631,6 +633,14 @@ class Settings:
         doc="`process`: CPU, resident memory, threads and GC of the process; `host`: also "
         "the host's CPU and memory (`system.*`); `off`; see Process metrics",
     )
+    metric_cardinality_limit: int = setting(
+        sc.CARDINALITY_LIMIT,
+        arg("metric_cardinality_limit"),
+        env(AGENTOTEL_METRIC_CARDINALITY_LIMIT),
+        parse=_integer(2),
+        doc="attribute sets per agentotel metric; later ones are recorded as "
+        "`otel.metric.overflow=true` (see Metrics)",
+    )
     capture_content: str = setting(
         content.NO_CONTENT,
         arg("capture_content"),
@@ -724,6 +734,7 @@ class InitArguments(TypedDict, total=False):
     pipeline_metrics: bool | None
     instrumentations: str | Sequence[str] | None
     system_metrics: str | bool | None
+    metric_cardinality_limit: int | None
     capture_content: str | bool | None
     content_max_length: int | None
     configure_logging: bool | None

@@ -260,7 +260,10 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
         _runtime.install(
             Runtime(
                 providers.tracer_provider.get_tracer(scope, __version__),
-                Instruments(providers.meter_provider.get_meter(scope, __version__)),
+                Instruments(
+                    providers.meter_provider.get_meter(scope, __version__),
+                    settings.metric_cardinality_limit,
+                ),
                 prices,
                 capture=settings.capture_content,
                 content_max_length=settings.content_max_length,

@@ -261,6 +261,12 @@ BUCKETS_INVOKE_WORKFLOW_DURATION: Final = (
     1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200,
 )
 
+# --------------------------------------------------------------------------- cardinality
+# Metrics SDK specification, "Cardinality limits": the default limit per metric and the
+# attribute of the overflow series (the only attribute of that series).
+CARDINALITY_LIMIT: Final = 2000
+OTEL_METRIC_OVERFLOW: Final = "otel.metric.overflow"
+
 # --------------------------------------------------------------------------- Prometheus names
 # What the metrics above are called after OTel -> Prometheus translation (dots become
 # underscores, the unit is appended, counters get _total, curly-brace units are dropped).
