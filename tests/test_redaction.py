@@ -743,3 +743,16 @@ def test_no_leaked_value_reaches_the_receiver_in_any_field(
     )
     leaked = [value for leak in LEAKS for value in leak.values if value.encode() in wire]
     assert leaked == []
+
+
+def test_a_string_without_findings_comes_back_as_itself_also_from_the_memo():
+    redactor = Redactor()
+    first = "".join(["order ORD-17 ", "shipped today"])
+    second = "".join(["order ORD-17 ", "shipped", " today"])  # equal, another object
+    assert first == second and first is not second
+
+    assert redactor.redact_text(first) is first
+    # a span whose values were all seen before is not copied: nothing changed
+    assert redactor.redact_text(second) is second
+    values = ["x", second]
+    assert redactor.redact(values) is values

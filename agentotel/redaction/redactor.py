@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from opentelemetry.util.types import AnyValue
 
@@ -30,6 +30,8 @@ _MEMO_MAX_CHARACTERS: Final = 1 << 20
 #: Key decisions (allowed / secret / ordinary) kept per redactor before starting afresh.
 _KEY_MEMO_MAX_ENTRIES: Final = 4096
 _ALLOWED, _SECRET, _ORDINARY = 0, 1, 2
+#: the memo's entry for a string in which no detector found anything
+_UNCHANGED: Final = object()
 
 
 class Redactor:
@@ -76,7 +78,7 @@ class Redactor:
         rest = [d for d in chosen if not d.literal_first]
         self._plan = tuple((d, d.gate, d.gate_lowered, d.lowered) for d in rest)
         self._needs_lowered = any(d.gate_lowered or d.lowered for d in rest)
-        self._memo: dict[str, str] = {}
+        self._memo: dict[str, object] = {}
         self._memo_characters = 0
         self._allow_keys = frozenset(allow_keys)
         self._key_kinds: dict[str, int] = {}
@@ -105,8 +107,11 @@ class Redactor:
             if self._memo_characters > _MEMO_MAX_CHARACTERS:
                 memo.clear()
                 self._memo_characters = length
-            memo[text] = result
-        return result
+            # nothing found: remember that, not the object, so that an equal string met
+            # later comes back as itself (callers copy a span only when a value changed)
+            memo[text] = _UNCHANGED if result is text else result
+            return result
+        return text if result is _UNCHANGED else cast(str, result)
 
     def _run_detectors(self, text: str) -> str:
         result = self._replace_tokens(text) if self._token_scan is not None else text
