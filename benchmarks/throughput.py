@@ -24,9 +24,11 @@ of failed exports; ``identity`` says whether received + counted = offered. The r
 counts nothing by default. Figures are medians over ``--runs`` runs; nothing is asserted.
 
 ``--memory N`` runs the other measurement instead: N agentotel operations (workflow ->
-agent -> LLM call -> tool, so 4 spans each) with a new model name, agent name, tool name
-and error message on every call, printing resident memory every N/10 operations and the
-number of metric series at the end (the SDK's cardinality limit caps them).
+agent -> LLM call -> failing tool, 4 spans each) with a new workflow, agent, model and tool
+name and error message on every call, metrics served on ``/metrics`` (Prometheus pull, so
+the SDK keeps every series), in a fresh process per cardinality limit (``--limits``;
+default 2000, agentotel's default, against 10**9, no limit): resident memory every N/10
+operations, and the number of agentotel series ``/metrics`` serves at the end.
 """
 
 from __future__ import annotations
@@ -217,29 +219,18 @@ def rss_mib() -> float:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def memory(operations: int) -> None:
-    """N operations with new names every call; resident memory along the way."""
-    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
-
+def memory_child(operations: int, limit: int) -> None:
+    """N operations with new names every call (in a process of its own, /metrics on the
+    port the environment names); resident memory every N/10 operations, then the number
+    of agentotel metric series /metrics serves."""
     import agentotel
 
-    class Discard(SpanExporter):
-        def export(self, spans: Any) -> SpanExportResult:
-            return SpanExportResult.SUCCESS
-
     telemetry = agentotel.init(
-        "bench", traces_exporter="none", metrics_exporter="none", logs_exporter="none"
+        "bench", traces_exporter="none", metrics_exporter="prometheus", logs_exporter="none",
+        system_metrics="off", metric_cardinality_limit=limit,
     )
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-
-    telemetry.add_span_processor(BatchSpanProcessor(Discard()))
-    reader = InMemoryMetricReader()
-    # the readers of init()'s meter provider are fixed; read the series from a second
-    # provider fed the same way would change what is measured, so count at the end instead
     step = max(1, operations // 10)
-    print(f"{'operations':>11} {'RSS MiB':>8}")
-    print(f"{0:>11} {rss_mib():>8.1f}", flush=True)
+    print(json.dumps({"operations": 0, "rss_mib": rss_mib()}), flush=True)
     for i in range(1, operations + 1):
         with agentotel.workflow(f"flow-{i}"):
             with agentotel.agent(f"agent-{i}"):
@@ -251,9 +242,44 @@ def memory(operations: int) -> None:
                 except ValueError:
                     pass
         if i % step == 0:
-            print(f"{i:>11} {rss_mib():>8.1f}", flush=True)
-    del reader
-    agentotel.shutdown()
+            print(json.dumps({"operations": i, "rss_mib": rss_mib()}), flush=True)
+    port = os.environ["OTEL_EXPORTER_PROMETHEUS_PORT"]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as response:
+        text = response.read().decode()
+    series = [
+        line for line in text.splitlines()
+        if line.startswith(("gen_ai_", "agentotel_")) and "_bucket{" not in line
+    ]
+    overflow = sum('otel_metric_overflow="true"' in line for line in series)
+    print(json.dumps({"series": len(series), "overflow": overflow}), flush=True)
+    telemetry.shutdown()
+
+
+def memory(operations: int, limits: Sequence[int]) -> None:
+    """The resident-memory curve for each cardinality limit, side by side."""
+    curves: dict[int, list[dict[str, Any]]] = {}
+    for limit in limits:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTOTEL_"))}
+        env["OTEL_EXPORTER_PROMETHEUS_PORT"] = str(_free_port())
+        result = subprocess.run(
+            [sys.executable, __file__, "--memory-child", str(operations), str(limit)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=7200, check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"memory run failed:\n{result.stderr[-3000:]}")
+        curves[limit] = [json.loads(line) for line in result.stdout.splitlines()
+                         if line.startswith("{")]
+    print(f"{operations} operations (workflow, agent, LLM call, failing tool: 4 spans), each "
+          "with a new workflow, agent, model and tool name and a new error message")
+    print(f"{'operations':>11}" + "".join(f" {f'RSS MiB, limit {n}':>22}" for n in limits))
+    rows = [row for row in curves[limits[0]] if "operations" in row]
+    for index, row in enumerate(rows):
+        cells = "".join(f" {curves[n][index]['rss_mib']:>22.1f}" for n in limits)
+        print(f"{row['operations']:>11}{cells}")
+    for n in limits:
+        final = curves[n][-1]
+        print(f"limit {n}: {final['series']} agentotel series on /metrics (buckets not "
+              f"counted), {final['overflow']} of them overflow series")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -262,15 +288,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         side, endpoint, rate, seconds = args[1:5]
         child(side, endpoint, int(rate), float(seconds))
         return
+    if args[:1] == ["--memory-child"]:
+        memory_child(int(args[1]), int(args[2]))
+        return
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rates", type=int, nargs="+", default=[2000, 5000, 10000, 20000])
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--memory", type=int, default=0, metavar="N",
                         help="measure resident memory over N high-cardinality operations")
+    parser.add_argument("--limits", type=int, nargs="+", default=[2000, 10**9],
+                        help="cardinality limits to compare in --memory (2000 and none)")
     options = parser.parse_args(args)
     if options.memory:
-        memory(options.memory)
+        memory(options.memory, options.limits)
     else:
         throughput(options.rates, options.seconds, options.runs)
 
