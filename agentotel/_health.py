@@ -31,6 +31,7 @@ skipped with one warning.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import threading
@@ -386,21 +387,61 @@ def _server_attributes(endpoint: str, grpc: bool) -> dict[str, Any]:
 
 class _ProcessorMetrics:
     """Stands in for a batch processor's ``_metrics``: counts what it drops for health,
-    then hands every call on to the SDK's recorder (``inner``)."""
+    then hands every call on to the SDK's recorder (``inner``).
 
-    def __init__(self, inner: Any, state: _SignalState) -> None:
+    With ``exact_queue_full`` the processor's queue is an :class:`_ExactQueue`, which
+    reports each item a full queue pushed out (:meth:`evicted`); the SDK's own
+    ``queue_full`` calls are then ignored: the SDK decides "full" before it appends,
+    without a lock, and the worker may take a batch in between, so it counts drops that
+    did not happen."""
+
+    def __init__(self, inner: Any, state: _SignalState, *, exact_queue_full: bool) -> None:
         self._inner = inner
         self._state = state
+        self._exact_queue_full = exact_queue_full
 
     def register_queue_size(self, get_queue_size: Callable[[], int]) -> None:
         self._inner.register_queue_size(get_queue_size)
 
     def drop_items(self, count: int, error_type: str = sc.ERROR_TYPE_QUEUE_FULL) -> None:
+        if self._exact_queue_full and error_type == sc.ERROR_TYPE_QUEUE_FULL:
+            return
         self._state.dropped(count, error_type)
         self._inner.drop_items(count, error_type)
 
+    def evicted(self) -> None:
+        """One queued item was pushed out by a newer one: dropped, ``queue_full``."""
+        self._state.dropped(1, sc.ERROR_TYPE_QUEUE_FULL)
+        self._inner.drop_items(1, sc.ERROR_TYPE_QUEUE_FULL)
+
     def finish_items(self, count: int) -> None:
         self._inner.finish_items(count)
+
+
+class _ExactQueue(collections.deque):  # type: ignore[type-arg]
+    """A batch processor's bounded queue that tells when an append pushed an item out.
+
+    The SDK's processor appends with ``appendleft`` (a full deque drops its oldest item)
+    and its worker takes batches with ``pop``; both run under one lock here, so "the queue
+    was full" and "an item was pushed out" are the same event. ``on_evict`` is called,
+    outside the lock, once per item pushed out.
+    """
+
+    def __init__(self, maxlen: int, on_evict: Callable[[], None]) -> None:
+        super().__init__((), maxlen)
+        self._lock = threading.Lock()
+        self._on_evict = on_evict
+
+    def appendleft(self, item: Any) -> None:
+        with self._lock:
+            full = len(self) == self.maxlen
+            super().appendleft(item)
+        if full:
+            self._on_evict()
+
+    def pop(self, *index: Any) -> Any:
+        with self._lock:
+            return super().pop(*index)
 
 
 # --------------------------------------------------------------------------- the monitor
@@ -492,7 +533,7 @@ class Monitor:
             _skipped(f"the {signal} batch processor's drop hook")
             return
         queue = batch._queue
-        state.queue_size = lambda: len(queue)
+        exact = isinstance(queue, collections.deque) and queue.maxlen is not None and not queue
         state.queue_capacity = getattr(batch, "_max_queue_size", None)
         inner = batch._metrics
         if self.record_metrics and self._meter_provider is not None:
@@ -514,7 +555,11 @@ class Monitor:
                     inner.register_queue_size(lambda: len(queue))
             except Exception:  # noqa: BLE001
                 _skipped(f"the {signal} batch processor's SDK metrics")
-        batch._metrics = _ProcessorMetrics(inner, state)
+        metrics = _ProcessorMetrics(inner, state, exact_queue_full=exact)
+        if exact:  # empty: nothing has been queued yet
+            queue = batch._queue = _ExactQueue(queue.maxlen, metrics.evicted)
+        state.queue_size = lambda: len(queue)
+        batch._metrics = metrics
 
     def enable_tracer_metrics(self, tracer: Any) -> None:
         """Switch a tracer's SDK metrics on (``otel.sdk.span.started`` / ``.live``)."""

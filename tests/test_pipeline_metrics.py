@@ -13,6 +13,7 @@ Spec: OpenTelemetry semantic conventions, "Metrics for the OpenTelemetry SDK"
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -229,6 +230,29 @@ def test_a_full_queue_drops_spans_counted_as_queue_full(
     assert (traces.dropped, traces.errors, traces.exported) == (6, {"queue_full": 6}, 8)
     # what was offered is what arrived plus what was counted lost
     assert len(otlp_receiver.spans()) + traces.dropped + traces.failed == 4 + 4 + 6
+
+
+def test_drops_are_counted_exactly_while_the_worker_empties_the_queue(
+    otlp_receiver: OtlpReceiver, pipelines: list[Pipeline]
+) -> None:
+    # Four threads end spans into a small queue as fast as they can while the worker
+    # takes batches out: the SDK decides "full" before it appends, without a lock, so a
+    # batch taken in between made it count drops that never happened.
+    pipeline = build(otlp_receiver.http_endpoint, OTEL_BSP_MAX_QUEUE_SIZE="64",
+                     OTEL_BSP_MAX_EXPORT_BATCH_SIZE="16", OTEL_BSP_SCHEDULE_DELAY="1")
+    pipelines.append(pipeline)
+    threads = [threading.Thread(target=pipeline.spans, args=(5000,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pipeline.flush()
+    traces = pipeline.monitor.health().signals["traces"]
+    dropped = pipeline.total(sc.METRIC_SDK_SPAN_PROCESSED, error_type="queue_full")
+
+    assert traces.dropped > 0  # the queue did overflow
+    assert (dropped, traces.failed) == (traces.dropped, 0)
+    assert len(otlp_receiver.spans()) + traces.dropped == 4 * 5000
 
 
 def test_queue_size_and_capacity_are_observed(
