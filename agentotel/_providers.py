@@ -94,20 +94,21 @@ class Providers:
 
     def shutdown(self, timeout_s: float) -> None:
         """Shut down the providers agentotel owns, in parallel, within ``timeout_s`` seconds."""
-        calls = [
-            (lambda p=p: p.shutdown(timeout_millis=timeout_s * 1000))  # only metrics take a bound
-            if isinstance(p, MeterProvider)
-            else p.shutdown
-            for name, p in self._each()
-            if self.owned.get(name)
-        ]
+        calls: list[Callable[[], Any]] = []
+        for name, provider in self._each():
+            if not self.owned.get(name):
+                continue
+            if isinstance(provider, MeterProvider):  # only metrics take a bound
+                calls.append(functools.partial(provider.shutdown, timeout_millis=timeout_s * 1000))
+            else:
+                calls.append(provider.shutdown)
+        if self.prometheus_server is not None:
+            # alongside, not after: stopping its serve loop takes up to its poll interval
+            server, _thread = self.prometheus_server
+            calls.append(lambda: (server.shutdown(), server.server_close()))
+            self.prometheus_server = None
         _in_parallel(calls, timeout_s)
         self.monitor.close()
-        if self.prometheus_server is not None:
-            server, _thread = self.prometheus_server
-            server.shutdown()
-            server.server_close()
-            self.prometheus_server = None
 
 
 def _in_parallel(calls: Sequence[Callable[[], Any]], timeout_s: float) -> list[Any]:
