@@ -899,3 +899,42 @@ def test_agent_reports_its_node(manifests: dict[str, dict[str, Any]]) -> None:
     env = {e["name"]: e for e in collector_container(manifests["DaemonSet/otelcol-agent"])["env"]}
     assert env["K8S_NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
     assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == "k8s.node.name=$(K8S_NODE_NAME)"
+
+
+# --------------------------------------------------------------------------- README
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start:end]
+
+
+def test_the_readme_lists_every_policy_and_setting_of_the_gateway(
+    gateway: dict[str, Any],
+) -> None:
+    section = readme_section("Scaling past one machine")
+    settings = set(re.findall(r"\$\{env:([A-Z_]+)", (SCALE_OUT / "gateway.yaml").read_text()))
+    missing = [f"`{name}`" for name in [*policies_of(gateway), *sorted(settings)]
+               if f"`{name}`" not in section]
+    assert missing == []
+
+
+def test_the_readme_gives_the_sizing_rule_with_its_sources() -> None:
+    section = readme_section("Scaling past one machine")
+    assert "gateways = max(2, ⌈spans/s ÷ 8,000⌉ + 1)" in section
+    for source in (
+        "https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/main/testbed/"
+        "tests/trace_test.go",
+        "https://github.com/open-telemetry/opentelemetry-collector/blob/v0.89.0/docs/"
+        "performance.md",
+    ):
+        assert source in section
+    rows = re.findall(r"^\| ([\d,]+) \| ([\d,]+) \| (\d+) \|", section, re.MULTILINE)
+    per_replica = 150
+    for replicas, spans, gateways in rows:
+        total = int(replicas.replace(",", "")) * per_replica
+        assert int(spans.replace(",", "")) == total
+        assert int(gateways) == max(2, -(-total // 8000) + 1)
+    assert [r[0] for r in rows] == ["10", "100", "1,000"]
