@@ -251,7 +251,8 @@ def test_agent_adds_host_attributes_without_overriding_the_applications(
 ) -> None:
     detection = agent["processors"]["resourcedetection"]
     assert detection["override"] is False
-    assert "env" in detection["detectors"]
+    # the env detector first: on Kubernetes it names the node (host.name, k8s.node.name)
+    assert detection["detectors"] == ["env", "system"]
     assert all("resourcedetection" in p["processors"]
                for p in agent["service"]["pipelines"].values())
 
@@ -898,7 +899,9 @@ def test_the_disruption_budget_keeps_a_gateway(manifests: dict[str, dict[str, An
 def test_agent_reports_its_node(manifests: dict[str, dict[str, Any]]) -> None:
     env = {e["name"]: e for e in collector_container(manifests["DaemonSet/otelcol-agent"])["env"]}
     assert env["K8S_NODE_NAME"]["valueFrom"] == {"fieldRef": {"fieldPath": "spec.nodeName"}}
-    assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == "k8s.node.name=$(K8S_NODE_NAME)"
+    assert env["OTEL_RESOURCE_ATTRIBUTES"]["value"] == (
+        "host.name=$(K8S_NODE_NAME),k8s.node.name=$(K8S_NODE_NAME)"
+    )
 
 
 # --------------------------------------------------------------------------- README
