@@ -3,14 +3,15 @@ project's routing tree on a real Alertmanager, and a webhook receiver in the tes
 
 Two applications (``tests/alerting_app.py``) record agentotel operations every 0.25 s and
 serve ``/metrics``: ``over-thresholds``, whose traffic crosses the thresholds (two agents
-and a tool failing, a slow agent, an LLM spend racing past 10 USD an hour, two guardrails
-flagging more than 10 checks a minute) beside agents, a tool and a guardrail that stay
-under them; and ``under-thresholds``, where everything stays under. Debian's
-``prometheus`` scrapes both every 500 ms under their service names (as the Collector's
-``prometheus`` exporter labels ``job``) and a stand-in for the Collector's own metrics
-endpoint (job ``otel-collector``), evaluates the rules every second and sends to
-Debian's ``prometheus-alertmanager``. The stand-in answers first; once every expected
-alert has arrived it stops answering, the outage ``TelemetryPipelineDown`` is about.
+and a tool failing, a slow agent, an LLM spend passing the 10 USD hourly budget within
+seconds, two guardrails flagging more than 10 checks a minute) beside an agent, a tool and
+a guardrail that stay under them; and ``under-thresholds``, where everything stays under.
+Once both have recorded a first round, Debian's ``prometheus`` starts: it scrapes them
+every 500 ms under their service names (as the Collector's ``prometheus`` exporter labels
+``job``) and a stand-in for the Collector's own metrics endpoint (job ``otel-collector``),
+evaluates the rules every second and sends to Debian's ``prometheus-alertmanager``. The
+stand-in answers first; once every expected alert has arrived it stops answering, the
+outage ``TelemetryPipelineDown`` is about.
 
 What is changed for the test, and nothing else:
 
@@ -31,6 +32,11 @@ notification group per alert name and job carrying every agent, tool or guardrai
 its threshold, no alert at all for the traffic under the thresholds (whose signals are
 shown to be evaluated, and under), and, during the Collector outage, the page for it and
 every warning held back by the inhibit rule.
+
+No time is asserted: every wait polls until a deadline. The alerts are waited for until
+they arrive; states that may legitimately differ (a group arriving whole, the warnings
+held back) are waited for at most ``SETTLE_S`` and then checked by their own test, so that
+a routing, grouping or inhibition other than the shipped one fails with its own message.
 """
 
 from __future__ import annotations
@@ -44,7 +50,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -78,6 +84,7 @@ TEST_TIMERS = {"group_wait": "1s", "group_interval": "2s"}
 SCRAPE_INTERVAL = "500ms"
 APP_READY_TIMEOUT_S = 60.0
 APP_STOP_TIMEOUT_S = 15.0
+SETTLE_S = 30.0
 
 # The alerts the over-thresholds traffic must fire while the Collector answers: full label
 # sets (ALERTS in Prometheus and the alerts in each notification carry exactly these).
@@ -344,8 +351,6 @@ class Alertmanager:
 # --------------------------------------------------------------------------- the run
 
 
-SETTLE_S = 30.0
-
 
 def arrived(received: list[Notification], alerts: list[Labels]) -> bool:
     """Every one of ``alerts`` has arrived, firing, in some notification."""
@@ -381,16 +386,21 @@ class AlertRun:
     received: list[Notification]  # everything received by the end of the run
     fired: list[Labels]  # every alert that was firing in Prometheus at any time (ALERTS)
     alertmanager_alerts: list[dict[str, Any]]  # Alertmanager's alerts during the outage
-    under_signals: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    under_signals: dict[str, list[tuple[float, float]]]  # (value, threshold) per series
 
     @property
     def pipeline_down(self) -> Labels:
-        return {
-            "alertname": "TelemetryPipelineDown",
-            "job": COLLECTOR_JOB,
-            "instance": self.collector,
-            "severity": "critical",
-        }
+        return pipeline_down_alert(self.collector)
+
+
+def pipeline_down_alert(collector: str) -> Labels:
+    """The alert for the Collector target at ``collector`` (``host:port``) being down."""
+    return {
+        "alertname": "TelemetryPipelineDown",
+        "job": COLLECTOR_JOB,
+        "instance": collector,
+        "severity": "critical",
+    }
 
 
 def fired_alerts(prometheus: Prometheus) -> list[Labels]:
@@ -494,12 +504,7 @@ def observe(
 
     # 2. The Collector stops answering: its page arrives, and the warnings are held back.
     collector.stop()
-    pipeline_down = {
-        "alertname": "TelemetryPipelineDown",
-        "job": COLLECTOR_JOB,
-        "instance": collector.address,
-        "severity": "critical",
-    }
+    pipeline_down = pipeline_down_alert(collector.address)
     poll("the TelemetryPipelineDown alert to arrive", lambda: arrived(received(), [pipeline_down]))
 
     def every_warning_held_back() -> bool:
