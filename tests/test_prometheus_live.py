@@ -26,36 +26,31 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import requests
 import yaml
-from otlp_receiver import OtlpReceiver
+from live_servers import Prometheus as PrometheusApi
+from live_servers import binary, epoch, poll, prometheus_server
+from otlp_receiver import OtlpReceiver, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "collector-config"
 DASHBOARDS = CONFIG / "grafana" / "dashboards"
 RULES = CONFIG / "prometheus" / "alerts.yml"
 
-T = TypeVar("T")
-
 SCRAPE_INTERVAL = "500ms"
 # Values Grafana would give its built-in variables; the windows cover the whole demo run.
 BUILTIN_VARIABLES = {"$__rate_interval": "1m", "$__interval": "15s", "$__range": "5m"}
-DEADLINE_S = 120.0
 
 # Queries that return no samples against the demo, by id, with the reason.
 EXPECTED_EMPTY: dict[str, str] = {
@@ -178,19 +173,8 @@ class Outcome:
         return any(math.isfinite(v) for v in self.samples)
 
 
-class Prometheus:
-    """A thin client for Prometheus's HTTP API."""
-
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
-        self.session = requests.Session()
-
-    def query(self, expr: str) -> dict[str, Any]:
-        response = self.session.get(
-            f"{self.base_url}/api/v1/query", params={"query": expr}, timeout=10
-        )
-        body: dict[str, Any] = response.json()
-        return body
+class Prometheus(PrometheusApi):
+    """The shared HTTP API client, plus :meth:`evaluate` for the checker."""
 
     def evaluate(self, query: Query) -> Outcome:
         body = self.query(query.expr)
@@ -204,22 +188,6 @@ class Prometheus:
         else:
             return Outcome(query, error=f"unexpected result type {data['resultType']}")
         return Outcome(query, samples=samples)
-
-    def label_values(self, label: str, match: str) -> list[str]:
-        response = self.session.get(
-            f"{self.base_url}/api/v1/label/{urllib.parse.quote(label)}/values",
-            params={"match[]": match},
-            timeout=10,
-        )
-        body = response.json()
-        if body.get("status") != "success":
-            raise AssertionError(f"label values {label} {match}: {body}")
-        values: list[str] = body["data"]
-        return values
-
-    def rules(self) -> list[dict[str, Any]]:
-        body = self.session.get(f"{self.base_url}/api/v1/rules", timeout=10).json()
-        return [rule for group in body["data"]["groups"] for rule in group["rules"]]
 
 
 @dataclass(frozen=True)
@@ -249,36 +217,6 @@ def may_be_empty(query: Query) -> bool:
 
 
 # --------------------------------------------------------------------------- processes
-
-
-def binary(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("CI"):
-            pytest.fail(f"{name} is not installed; .ci/run installs Debian's prometheus package")
-        pytest.skip(f"{name} is not installed (apt-get install prometheus)")
-    return path
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def poll(what: str, attempt: Callable[[], T], timeout_s: float = DEADLINE_S) -> T:
-    """The first result of ``attempt`` that is truthy and raised no request/parse error."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            result = attempt()
-            if result:
-                return result
-        except (requests.RequestException, ValueError, KeyError, IndexError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}")
 
 
 class Demo:
@@ -378,7 +316,7 @@ class LiveStack:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LiveStack]:
-    prometheus_bin = binary("prometheus")
+    binary("prometheus", package="prometheus")  # skip before the demo runs
     with tempfile.TemporaryDirectory(prefix="agentotel-prom-") as tmp, OtlpReceiver() as otlp:
         workdir = Path(tmp)
         demo_port, prom_port, closed_port = free_port(), free_port(), free_port()
@@ -393,50 +331,27 @@ def stack() -> Iterator[LiveStack]:
             probe.stop()
 
         # 2. Prometheus scraping the demo's port every 500 ms, evaluating the rules.
-        config_path = workdir / "prometheus.yml"
-        config_path.write_text(yaml.safe_dump(prometheus_config(service, demo_port, closed_port)))
-        prom_log = (workdir / "prometheus.log").open("w")
-        server = subprocess.Popen(
-            [
-                prometheus_bin,
-                f"--config.file={config_path}",
-                f"--storage.tsdb.path={workdir / 'data'}",
-                f"--web.listen-address=127.0.0.1:{prom_port}",
-                "--storage.tsdb.retention.time=1h",
-            ],
-            stdout=prom_log, stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{prom_port}"
-        client = Prometheus(base_url)
-        demo: Demo | None = None
-        try:
+        config = prometheus_config(service, demo_port, closed_port)
+        with prometheus_server(config, workdir, prom_port) as server:
+            client = Prometheus(f"http://127.0.0.1:{prom_port}")
+            demo: Demo | None = None
             try:
-                poll(
-                    "Prometheus to be ready",
-                    lambda: requests.get(f"{base_url}/-/ready", timeout=2).status_code == 200,
-                )
-                # 3. The full run, scraped while it happens, so counters rise between scrapes.
-                demo = Demo(demo_port, workdir, ["--linger", "90"], otlp.http_endpoint)
-                demo.wait_until_lingering()
-                wait_for_scrape_and_rules_after(client, service, time.time())
-            except AssertionError as error:
-                demo_tail = demo.output()[-3000:] if demo is not None else ""
-                prom_tail = (workdir / "prometheus.log").read_text()[-3000:]
-                raise AssertionError(
-                    f"{error}\n--- demo output (end)\n{demo_tail}"
-                    f"\n--- prometheus log (end)\n{prom_tail}"
-                ) from error
-            yield LiveStack(client, service, demo.output())
-        finally:
-            if demo is not None:
-                demo.stop()
-            server.terminate()
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=20)
-            prom_log.close()
+                try:
+                    # 3. The full run, scraped while it happens, so counters rise between
+                    # scrapes.
+                    demo = Demo(demo_port, workdir, ["--linger", "90"], otlp.http_endpoint)
+                    demo.wait_until_lingering()
+                    wait_for_scrape_and_rules_after(client, service, time.time())
+                except AssertionError as error:
+                    demo_tail = demo.output()[-3000:] if demo is not None else ""
+                    raise AssertionError(
+                        f"{error}\n--- demo output (end)\n{demo_tail}"
+                        f"\n--- prometheus log (end)\n{server.output()}"
+                    ) from error
+                yield LiveStack(client, service, demo.output())
+            finally:
+                if demo is not None:
+                    demo.stop()
 
 
 def wait_for_scrape_and_rules_after(client: Prometheus, service: str, finished_at: float) -> None:
@@ -449,17 +364,10 @@ def wait_for_scrape_and_rules_after(client: Prometheus, service: str, finished_a
     poll("a scrape after the run", scraped_after_run)
 
     def rules_evaluated_after_run() -> bool:
-        groups = client.session.get(f"{client.base_url}/api/v1/rules", timeout=5).json()
-        stamps = [g["lastEvaluation"] for g in groups["data"]["groups"]]
-        return all(_epoch(stamp) > finished_at + 1.5 for stamp in stamps)
+        stamps = [group["lastEvaluation"] for group in client.rule_groups()]
+        return all(epoch(stamp) > finished_at + 1.5 for stamp in stamps)
 
     poll("rule evaluations after the run", rules_evaluated_after_run)
-
-
-def _epoch(rfc3339: str) -> float:
-    # e.g. 2026-01-01T10:00:00.123456789Z -> seconds; Prometheus writes nanoseconds.
-    stamp = re.sub(r"(\.\d{6})\d*", r"\1", rfc3339.replace("Z", "+00:00"))
-    return datetime.fromisoformat(stamp).timestamp()
 
 
 # --------------------------------------------------------------------------- tests
