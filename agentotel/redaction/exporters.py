@@ -212,8 +212,9 @@ def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
     original_attributes = span.attributes  # a new read-only view on every access
     attributes = _redacted_mapping(original_attributes, redact, span.dropped_attributes)
     original_events, original_links = span.events, span.links
-    events = [_redacted_event(event, redact) for event in original_events]
-    links = [_redacted_link(link, redact) for link in original_links]
+    # most spans have no events and no links: no lists to make and compare for them
+    events = [_redacted_event(e, redact) for e in original_events] if original_events else []
+    links = [_redacted_link(link, redact) for link in original_links] if original_links else []
     status = span.status
     if status.description:
         description = redact(status.description, None)
@@ -222,8 +223,8 @@ def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
     if (
         attributes is original_attributes
         and status is span.status
-        and all(new is old for new, old in zip(events, original_events, strict=True))
-        and all(new is old for new, old in zip(links, original_links, strict=True))
+        and (not events or all(n is o for n, o in zip(events, original_events, strict=True)))
+        and (not links or all(n is o for n, o in zip(links, original_links, strict=True)))
     ):
         return span
     return _readable.replace(span, attributes=attributes, events=events, links=links, status=status)
