@@ -56,10 +56,14 @@ class ConversationMemory:
                 records = self._conversations.setdefault(conversation_id, [])
                 record = MemoryRecord(f"{conversation_id}:{len(records)}", kind, content)
                 records.append(record)
-                evicted = len(self._conversations) > self.max_conversations
+                oldest = (
+                    next(iter(self._conversations))
+                    if len(self._conversations) > self.max_conversations
+                    else None
+                )
             op.record_memories([{"id": record.id, "content": content}])
-        if evicted:
-            self.forget(next(iter(self._conversations)))
+        if oldest is not None:
+            self.forget(oldest)
         return record
 
     def recall(self, conversation_id: str) -> list[MemoryRecord]:
