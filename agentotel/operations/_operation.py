@@ -27,7 +27,7 @@ from asyncio import CancelledError
 from collections.abc import Callable, Iterable, Mapping
 from timeit import default_timer
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace as otel_trace
@@ -96,6 +96,19 @@ def texts(value: object, where: str) -> list[str] | None:
         warn_misuse(where, value, "a sequence of str", "not recorded")
         return None
     return [text(item, where) for item in items]
+
+
+def items(value: object, where: str, accepted: str) -> list[Any] | None:
+    """``value`` as a list of items: a lone ``str``, ``bytes`` or mapping is one item,
+    another iterable gives its items. Anything else (or an iteration that raises) gives
+    ``None`` and one warning naming ``where``, the value and ``accepted``. Never raises."""
+    if isinstance(value, (str, bytes, Mapping)):
+        return [value]
+    try:
+        return list(cast(Iterable[Any], value))
+    except Exception:  # noqa: BLE001 - not iterable, or its iteration raised
+        warn_misuse(where, value, accepted, "not recorded")
+        return None
 
 
 def callable_name(fn: Callable[..., Any]) -> str:

@@ -29,6 +29,7 @@ from agentotel.operations._operation import (
     Attributes,
     Operation,
     count,
+    items,
     optional_text,
     port,
     put,
@@ -159,29 +160,20 @@ class Memory(Operation):
         ``{"content": value}``. A lone mapping or ``str`` counts as one record.
         """
         try:
-            items: list[Any] | None = None
+            found = None
             if records is not None:
-                if isinstance(records, (str, bytes, Mapping)):
-                    items = [records]
-                else:
-                    try:
-                        items = list(records)
-                    except Exception:  # noqa: BLE001 - not iterable, or its iteration raised
-                        warn_misuse(
-                            "agentotel.memory.record_memories(records)",
-                            records,
-                            _RECORDS_ACCEPTED,
-                            "not recorded",
-                        )
+                found = items(
+                    records, "agentotel.memory.record_memories(records)", _RECORDS_ACCEPTED
+                )
             number = _count(count)
-            if number is None and items is not None:
-                number = len(items)
+            if number is None and found is not None:
+                number = len(found)
             if number is not None:
                 self.span.set_attribute(sc.GEN_AI_MEMORY_RECORD_COUNT, number)
-            if items is not None and self._runtime.capture in content.ON_SPAN:
+            if found is not None and self._runtime.capture in content.ON_SPAN:
                 self._set_content(
                     sc.GEN_AI_MEMORY_RECORDS,
-                    [item if isinstance(item, Mapping) else {"content": item} for item in items],
+                    [item if isinstance(item, Mapping) else {"content": item} for item in found],
                 )
         except Exception:  # noqa: BLE001
             warn_failure("record memory records")

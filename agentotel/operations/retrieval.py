@@ -20,7 +20,7 @@ from opentelemetry.trace import SpanKind
 
 from agentotel import content
 from agentotel import semconv as sc
-from agentotel._errors import warn_failure, warn_misuse
+from agentotel._errors import warn_failure
 from agentotel._runtime import Runtime
 from agentotel.operations import _retrieval_context
 from agentotel.operations._operation import (
@@ -28,6 +28,7 @@ from agentotel.operations._operation import (
     Attributes,
     Operation,
     count,
+    items,
     optional_text,
     port,
     put,
@@ -189,26 +190,18 @@ class Retrieval(Operation):
         taken from an object. A lone mapping or ``str`` counts as one document.
         """
         try:
-            if isinstance(documents, (str, bytes, Mapping)):
-                items: list[Any] = [documents]
-            else:
-                try:
-                    items = list(documents)
-                except Exception:  # noqa: BLE001 - not iterable, or its iteration raised
-                    warn_misuse(
-                        "agentotel.retrieval.record_documents(documents)",
-                        documents,
-                        _DOCUMENTS_ACCEPTED,
-                        "not recorded",
-                    )
-                    return
-            self._count = len(items)
+            found = items(
+                documents, "agentotel.retrieval.record_documents(documents)", _DOCUMENTS_ACCEPTED
+            )
+            if found is None:
+                return
+            self._count = len(found)
             self.span.set_attribute(sc.RETRIEVAL_DOCUMENT_COUNT, self._count)
             runtime = self._runtime
             if runtime.capture == content.NO_CONTENT:
                 return
             self._documents = content.to_plain(
-                [_document(item) for item in items], runtime.content_max_length
+                [_document(item) for item in found], runtime.content_max_length
             )
             if runtime.capture in content.ON_SPAN:
                 self._set_content(sc.GEN_AI_RETRIEVAL_DOCUMENTS, self._documents)
