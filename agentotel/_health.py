@@ -4,17 +4,15 @@ Spec: "Semantic conventions for OpenTelemetry SDK metrics"
 (https://opentelemetry.io/docs/specs/semconv/otel/sdk-metrics/); names in
 :mod:`agentotel.semconv`.
 
-opentelemetry-sdk 1.45 records most of these metrics itself, but only reads its switch
-from ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED`` when each part is built, and agentotel
-never writes ``os.environ``. So :class:`Monitor` hands each part agentotel builds the
-SDK's own recorder, made by the SDK's own factory:
-
-- tracers: ``otel.sdk.span.started``, ``otel.sdk.span.live``;
-- the logger provider: ``otel.sdk.log.created``;
-- batch span / log record processors: ``otel.sdk.processor.{span,log}.processed``
-  (``error.type`` ``queue_full`` or ``already_shutdown`` for what they drop),
-  ``...queue.size``, ``...queue.capacity``;
-- metric readers: ``otel.sdk.metric_reader.collection.duration``.
+The spans started and live, the log records created and the batch processors' counts
+(processed, with ``error.type`` ``queue_full`` / ``already_shutdown`` for what they drop;
+queue size and capacity) are counted by :mod:`agentotel._selfmetrics` with plain integers
+in the SDK's own recorder slots and reported by observable instruments: nothing per span
+on the caller's thread but an increment. The metric readers'
+``otel.sdk.metric_reader.collection.duration`` is the SDK's own recorder (per collection).
+opentelemetry-sdk 1.45 reads its switch from ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``
+only when each part is built, and agentotel never writes ``os.environ``, so
+:class:`Monitor` puts the recorders into each part agentotel builds.
 
 The OTLP exporters' ``otel.sdk.exporter.{span,log,metric_data_point}.exported`` /
 ``.inflight`` and ``otel.sdk.exporter.operation.duration`` are recorded by agentotel
@@ -51,6 +49,7 @@ from opentelemetry.semconv._incubating.metrics import otel_metrics
 
 from agentotel import semconv as sc
 from agentotel._ratelimit import log_throttled
+from agentotel._selfmetrics import PipelineCounts, ProcessorCounts, observe
 
 _logger = logging.getLogger("agentotel")
 
@@ -385,39 +384,6 @@ def _server_attributes(endpoint: str, grpc: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- processor hook
 
 
-class _ProcessorMetrics:
-    """Stands in for a batch processor's ``_metrics``: counts what it drops for health,
-    then hands every call on to the SDK's recorder (``inner``).
-
-    With ``exact_queue_full`` the processor's queue is an :class:`_ExactQueue`, which
-    reports each item a full queue pushed out (:meth:`evicted`); the SDK's own
-    ``queue_full`` calls are then ignored: the SDK decides "full" before it appends,
-    without a lock, and the worker may take a batch in between, so it counts drops that
-    did not happen."""
-
-    def __init__(self, inner: Any, state: _SignalState, *, exact_queue_full: bool) -> None:
-        self._inner = inner
-        self._state = state
-        self._exact_queue_full = exact_queue_full
-
-    def register_queue_size(self, get_queue_size: Callable[[], int]) -> None:
-        self._inner.register_queue_size(get_queue_size)
-
-    def drop_items(self, count: int, error_type: str = sc.ERROR_TYPE_QUEUE_FULL) -> None:
-        if self._exact_queue_full and error_type == sc.ERROR_TYPE_QUEUE_FULL:
-            return
-        self._state.dropped(count, error_type)
-        self._inner.drop_items(count, error_type)
-
-    def evicted(self) -> None:
-        """One queued item was pushed out by a newer one: dropped, ``queue_full``."""
-        self._state.dropped(1, sc.ERROR_TYPE_QUEUE_FULL)
-        self._inner.drop_items(1, sc.ERROR_TYPE_QUEUE_FULL)
-
-    def finish_items(self, count: int) -> None:
-        self._inner.finish_items(count)
-
-
 class _ExactQueue(collections.deque):  # type: ignore[type-arg]
     """A batch processor's bounded queue that tells when an append pushed an item out.
 
@@ -466,7 +432,7 @@ class Monitor:
         self._instruments: dict[str, _ExporterInstruments] = {}
         self._component_counts: Counter[str] = Counter()
         self._lock = threading.Lock()
-        self._tracer_metrics: Any = None
+        self.counts = PipelineCounts()
         self.live = True
 
     def attach(self, meter_provider: MeterProvider) -> None:
@@ -479,12 +445,7 @@ class Monitor:
         self._instruments = {
             signal: _ExporterInstruments(meter_provider, signal) for signal in ITEMS
         }
-        try:
-            from opentelemetry.sdk.trace._tracer_metrics import create_tracer_metrics
-
-            self._tracer_metrics = create_tracer_metrics(meter_provider, True)
-        except Exception:  # noqa: BLE001
-            _skipped("the tracers' SDK metrics")
+        observe(meter_provider.get_meter(sc.SDK_METER_SCOPE), self.counts)
 
     def close(self) -> None:
         """Telemetry was shut down: health says ``down``, not live."""
@@ -511,22 +472,27 @@ class Monitor:
         if not _has(exporter, "_metrics", "export_operation"):
             _skipped(f"the {signal} OTLP exporter's export hook")
             return
-        component = sc.OTLP_EXPORTER_COMPONENT_TYPES[(signal, protocol)]
-        with self._lock:
-            count = self._component_counts[component]
-            self._component_counts[component] += 1
         attributes = {
-            sc.OTEL_COMPONENT_TYPE: component,
-            sc.OTEL_COMPONENT_NAME: f"{component}/{count}",
+            **self._component(sc.OTLP_EXPORTER_COMPONENT_TYPES[(signal, protocol)]),
             **_server_attributes(endpoint, grpc=protocol == "grpc"),
         }
         exporter._metrics = _ExportOperations(
             state, lambda: self._exporter_instruments(signal), attributes
         )
 
+    def _component(self, component_type: str) -> dict[str, str]:
+        """``otel.component.type`` / ``otel.component.name`` of the next part of that type
+        (``batching_span_processor/0``, ...; numbered per type, as the SDK does)."""
+        with self._lock:
+            count = self._component_counts[component_type]
+            self._component_counts[component_type] += 1
+        return {sc.OTEL_COMPONENT_TYPE: component_type,
+                sc.OTEL_COMPONENT_NAME: f"{component_type}/{count}"}
+
     def watch_processor(self, signal: Literal["traces", "logs"], processor: Any) -> None:
-        """Count what a ``BatchSpanProcessor`` / ``BatchLogRecordProcessor`` drops, and
-        switch its SDK metrics on (processed, queue size, queue capacity)."""
+        """Put agentotel's recorder (:class:`~agentotel._selfmetrics.ProcessorCounts`) into
+        a ``BatchSpanProcessor`` / ``BatchLogRecordProcessor``: what it drops, for health
+        and, with metrics on, processed, queue size and queue capacity."""
         state = self._state(signal)
         batch = getattr(processor, "_batch_processor", None)
         if batch is None or not _has(batch, "_metrics", "drop_items"):
@@ -535,59 +501,49 @@ class Monitor:
         queue = batch._queue
         exact = isinstance(queue, collections.deque) and queue.maxlen is not None and not queue
         state.queue_capacity = getattr(batch, "_max_queue_size", None)
-        inner = batch._metrics
-        if self.record_metrics and self._meter_provider is not None:
-            try:
-                from opentelemetry.sdk._shared_internal._processor_metrics import (
-                    NoOpProcessorMetrics,
-                    create_processor_metrics,
-                )
-
-                if isinstance(inner, NoOpProcessorMetrics):
-                    component = (
-                        sc.BATCHING_SPAN_PROCESSOR if signal == "traces"
-                        else sc.BATCHING_LOG_PROCESSOR
-                    )
-                    inner = create_processor_metrics(
-                        signal, component, self._meter_provider,
-                        capacity=state.queue_capacity, enabled=True,
-                    )
-                    inner.register_queue_size(lambda: len(queue))
-            except Exception:  # noqa: BLE001
-                _skipped(f"the {signal} batch processor's SDK metrics")
-        metrics = _ProcessorMetrics(inner, state, exact_queue_full=exact)
+        component = (
+            sc.BATCHING_SPAN_PROCESSOR if signal == "traces" else sc.BATCHING_LOG_PROCESSOR
+        )
+        counts = ProcessorCounts(
+            signal,
+            self._component(component.value),
+            state.queue_capacity,
+            state.dropped,
+            exact_queue_full=exact,
+        )
         if exact:  # empty: nothing has been queued yet
-            queue = batch._queue = _ExactQueue(queue.maxlen, metrics.evicted)
-        state.queue_size = lambda: len(queue)
-        batch._metrics = metrics
+            queue = batch._queue = _ExactQueue(queue.maxlen, counts.evicted)
+        counts.register_queue_size(lambda: len(queue))
+        state.queue_size = counts.queue_size
+        batch._metrics = counts
+        if self.record_metrics:
+            self.counts.processors.append(counts)
 
     def enable_tracer_metrics(self, tracer: Any) -> None:
-        """Switch a tracer's SDK metrics on (``otel.sdk.span.started`` / ``.live``)."""
-        if self._tracer_metrics is None:
+        """Count a tracer's spans (``otel.sdk.span.started`` / ``.live``): agentotel's
+        :class:`~agentotel._selfmetrics.SpanCounts` in the tracer's recorder slot, where
+        the SDK put its no-op one."""
+        if not self.record_metrics or self._meter_provider is None:
             return
         try:
             from opentelemetry.sdk.trace._tracer_metrics import NoOpTracerMetrics
 
             if isinstance(getattr(tracer, "_tracer_metrics", None), NoOpTracerMetrics):
-                tracer._tracer_metrics = self._tracer_metrics
+                tracer._tracer_metrics = self.counts.spans
         except Exception:  # noqa: BLE001
             _skipped("the tracers' SDK metrics")
 
     def enable_logger_metrics(self, logger_provider: Any) -> None:
-        """Switch the logger provider's SDK metric on (``otel.sdk.log.created``); before
-        any logger is made (each logger takes the provider's recorder when created)."""
+        """Count the log records created (``otel.sdk.log.created``): agentotel's
+        :class:`~agentotel._selfmetrics.LogCounts` in the logger provider's recorder slot,
+        before any logger is made (each logger takes the provider's recorder when made)."""
         if not self.record_metrics or self._meter_provider is None:
             return
         try:
-            from opentelemetry.sdk._logs._internal._logger_metrics import (
-                NoOpLoggerMetrics,
-                create_logger_metrics,
-            )
+            from opentelemetry.sdk._logs._internal._logger_metrics import NoOpLoggerMetrics
 
             if isinstance(getattr(logger_provider, "_logger_metrics", None), NoOpLoggerMetrics):
-                logger_provider._logger_metrics = create_logger_metrics(
-                    self._meter_provider, True
-                )
+                logger_provider._logger_metrics = self.counts.logs
         except Exception:  # noqa: BLE001
             _skipped("the logger provider's SDK metrics")
 

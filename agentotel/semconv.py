@@ -326,6 +326,17 @@ METRIC_SDK_COLLECTION_DURATION: Final = _otel_metrics.OTEL_SDK_METRIC_READER_COL
 BUCKETS_SDK_DURATION: Final = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
 )
+UNIT_SPANS: Final = "{span}"
+UNIT_LOG_RECORDS: Final = "{log_record}"
+OTEL_SPAN_PARENT_ORIGIN: Final = _otel.OTEL_SPAN_PARENT_ORIGIN
+OTEL_SPAN_SAMPLING_RESULT: Final = _otel.OTEL_SPAN_SAMPLING_RESULT
+SPAN_PARENT_ORIGIN_NONE: Final = _otel.OtelSpanParentOriginValues.NONE.value
+SPAN_PARENT_ORIGIN_LOCAL: Final = _otel.OtelSpanParentOriginValues.LOCAL.value
+SPAN_PARENT_ORIGIN_REMOTE: Final = _otel.OtelSpanParentOriginValues.REMOTE.value
+_SAMPLING_RESULTS = _otel.OtelSpanSamplingResultValues
+SAMPLING_RESULT_RECORD_AND_SAMPLE: Final = _SAMPLING_RESULTS.RECORD_AND_SAMPLE.value
+SAMPLING_RESULT_RECORD_ONLY: Final = _SAMPLING_RESULTS.RECORD_ONLY.value
+SAMPLING_RESULT_DROP: Final = _SAMPLING_RESULTS.DROP.value
 #: the meter the SDK's own recorders use (agentotel's exporter recorder uses it too)
 SDK_METER_SCOPE: Final = "opentelemetry-sdk"
 OTEL_COMPONENT_TYPE: Final = _otel.OTEL_COMPONENT_TYPE

@@ -13,6 +13,7 @@ Spec: OpenTelemetry semantic conventions, "Metrics for the OpenTelemetry SDK"
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -298,6 +299,82 @@ def test_started_and_live_spans_are_counted_by_sampling_result(
     ]
     assert pipeline.total(sc.METRIC_SDK_SPAN_LIVE) == 1
     open_span.end()
+    assert pipeline.total(sc.METRIC_SDK_SPAN_LIVE) == 0
+
+
+def test_spans_started_from_many_threads_are_counted_exactly_and_none_stays_live(
+    otlp_receiver: OtlpReceiver, pipelines: list[Pipeline]
+) -> None:
+    # The counts are plain integer increments on the caller's thread; switching threads
+    # as often as the interpreter allows must not lose one.
+    pipeline = build(otlp_receiver.http_endpoint)
+    pipelines.append(pipeline)
+    tracer = pipeline.tracer_provider.get_tracer("test")
+
+    def spans(count: int) -> None:
+        for _ in range(count):
+            with tracer.start_as_current_span("parent"):
+                tracer.start_span("child").end()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=spans, args=(2500,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    pipeline.flush()
+
+    sampled = "RECORD_AND_SAMPLE"
+    assert sorted(pipeline.points(sc.METRIC_SDK_SPAN_STARTED), key=str) == [
+        ({"otel.span.parent.origin": "local", "otel.span.sampling_result": sampled}, 10_000),
+        ({"otel.span.parent.origin": "none", "otel.span.sampling_result": sampled}, 10_000),
+    ]
+    assert pipeline.points(sc.METRIC_SDK_SPAN_LIVE) == [
+        ({"otel.span.sampling_result": sampled}, 0)
+    ]
+    # every span ended reached the batch processor: exported, or dropped from a full queue
+    processed = pipeline.total(sc.METRIC_SDK_SPAN_PROCESSED, error_type=None)
+    dropped = pipeline.total(sc.METRIC_SDK_SPAN_PROCESSED, error_type="queue_full")
+    assert (processed + dropped, len(otlp_receiver.spans())) == (20_000, processed)
+
+
+def test_dropped_and_record_only_spans_are_counted_by_sampling_result(
+    otlp_receiver: OtlpReceiver, pipelines: list[Pipeline]
+) -> None:
+    from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, set_span_in_context
+
+    class ByName(Sampler):
+        def should_sample(self, parent_context: Any, trace_id: int, name: str,
+                          *args: Any, **kwargs: Any) -> SamplingResult:
+            return SamplingResult(Decision[name])
+
+        def get_description(self) -> str:
+            return "by name"
+
+    pipeline = build(otlp_receiver.http_endpoint)
+    pipelines.append(pipeline)
+    pipeline.tracer_provider.sampler = ByName()
+    tracer = pipeline.tracer_provider.get_tracer("test")
+    remote = set_span_in_context(NonRecordingSpan(SpanContext(1, 2, is_remote=True)))
+    for _ in range(3):
+        tracer.start_span("DROP").end()
+    tracer.start_span("RECORD_ONLY", context=remote).end()
+    live = tracer.start_span("RECORD_ONLY")
+
+    assert sorted(pipeline.points(sc.METRIC_SDK_SPAN_STARTED), key=str) == [
+        ({"otel.span.parent.origin": "none", "otel.span.sampling_result": "DROP"}, 3),
+        ({"otel.span.parent.origin": "none", "otel.span.sampling_result": "RECORD_ONLY"}, 1),
+        ({"otel.span.parent.origin": "remote", "otel.span.sampling_result": "RECORD_ONLY"}, 1),
+    ]
+    assert pipeline.points(sc.METRIC_SDK_SPAN_LIVE) == [
+        ({"otel.span.sampling_result": "RECORD_ONLY"}, 1)
+    ]
+    live.end()
     assert pipeline.total(sc.METRIC_SDK_SPAN_LIVE) == 0
 
 
