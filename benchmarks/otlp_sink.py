@@ -1,13 +1,16 @@
-"""A counting OTLP/HTTP trace receiver, run in its own process by the throughput benchmark.
+"""A counting OTLP/HTTP receiver, run in its own process by the benchmarks.
 
     python benchmarks/otlp_sink.py PORT
 
 ``POST /v1/traces`` (``application/x-protobuf``, gzip accepted) is decoded as an
 ``ExportTraceServiceRequest`` and its spans are counted, then answered with an empty
-``ExportTraceServiceResponse`` (OTLP/HTTP specification). ``GET /count`` returns
-``{"spans": N, "requests": M}`` and ``POST /reset`` sets both to 0. It prints ``ready``
-once it listens. A separate process, so that decoding does not compete with the sender
-for its interpreter lock.
+``ExportTraceServiceResponse`` (OTLP/HTTP specification); ``/v1/metrics`` and
+``/v1/logs`` are decoded and answered the same way (their data points and log records
+counted), so that a process exporting all three signals, as ``agentotel.init()`` does by
+default, sees every export succeed. ``GET /count`` returns ``{"spans": N, "requests": M,
+"data_points": P, "log_records": L}`` (``requests`` counts trace requests) and
+``POST /reset`` sets them to 0. It prints ``ready`` once it listens. A separate process, so
+that decoding does not compete with the sender for its interpreter lock.
 """
 
 from __future__ import annotations
@@ -18,11 +21,57 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
 _lock = threading.Lock()
-_counts = {"spans": 0, "requests": 0}
-_EMPTY_RESPONSE = trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+_counts = {"spans": 0, "requests": 0, "data_points": 0, "log_records": 0}
+
+
+def _spans(body: bytes) -> int:
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+    return sum(
+        len(scope.spans) for resource in request.resource_spans for scope in resource.scope_spans
+    )
+
+
+def _data_points(body: bytes) -> int:
+    request = metrics_service_pb2.ExportMetricsServiceRequest.FromString(body)
+    return sum(
+        len(getattr(metric, metric.WhichOneof("data")).data_points)
+        for resource in request.resource_metrics
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.WhichOneof("data")
+    )
+
+
+def _log_records(body: bytes) -> int:
+    request = logs_service_pb2.ExportLogsServiceRequest.FromString(body)
+    return sum(
+        len(scope.log_records)
+        for resource in request.resource_logs
+        for scope in resource.scope_logs
+    )
+
+
+#: path -> (what is counted, how it is counted from the body, the empty response)
+_SIGNALS = {
+    "/v1/traces": (
+        "spans", _spans, trace_service_pb2.ExportTraceServiceResponse().SerializeToString()
+    ),
+    "/v1/metrics": (
+        "data_points",
+        _data_points,
+        metrics_service_pb2.ExportMetricsServiceResponse().SerializeToString(),
+    ),
+    "/v1/logs": (
+        "log_records",
+        _log_records,
+        logs_service_pb2.ExportLogsServiceResponse().SerializeToString(),
+    ),
+}
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,24 +81,22 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path == "/reset":
             with _lock:
-                _counts.update(spans=0, requests=0)
+                _counts.update(dict.fromkeys(_counts, 0))
             self._reply(200, b"{}", "application/json")
             return
-        if self.path != "/v1/traces":
+        signal = _SIGNALS.get(self.path)
+        if signal is None:
             self._reply(404, b"", "text/plain")
             return
+        key, count, response = signal
         if self.headers.get("Content-Encoding") == "gzip":
             body = gzip.decompress(body)
-        request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
-        spans = sum(
-            len(scope.spans)
-            for resource in request.resource_spans
-            for scope in resource.scope_spans
-        )
+        items = count(body)
         with _lock:
-            _counts["spans"] += spans
-            _counts["requests"] += 1
-        self._reply(200, _EMPTY_RESPONSE, "application/x-protobuf")
+            _counts[key] += items
+            if key == "spans":
+                _counts["requests"] += 1
+        self._reply(200, response, "application/x-protobuf")
 
     def do_GET(self) -> None:  # noqa: N802
         with _lock:
