@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 COMPOSE := docker compose -f collector-config/docker-compose.yml
 
-.PHONY: demo agents-demo test lint bench up down clean
+.PHONY: demo agents-demo test lint bench bench-peers up down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,16 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Per-call overhead through agentotel.init() with its defaults, against hand-written
+# OpenTelemetry (the init() ratios first); run alone, it uses both cores.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py
+
+# The same calls through agentotel and its peers (opentelemetry-util-genai, traceloop-sdk,
+# logfire), each in an environment of its own under benchmarks/.peers/ (made on first run):
+# the Markdown table lands in benchmarks/results/peers.md.
+bench-peers: $(STAMP)
+	$(BIN)/python benchmarks/peers.py --out benchmarks/results/peers.md
 
 up:
 	$(COMPOSE) up -d

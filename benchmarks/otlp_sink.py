@@ -10,15 +10,19 @@ counted), so that a process exporting all three signals, as ``agentotel.init()``
 default, sees every export succeed. ``GET /count`` returns ``{"spans": N, "requests": M,
 "data_points": P, "log_records": L}`` (``requests`` counts trace requests) and
 ``POST /reset`` sets them to 0. It prints ``ready`` once it listens. A separate process, so
-that decoding does not compete with the sender for its interpreter lock.
+that decoding does not compete with the sender for its interpreter lock; the benchmarks
+start and stop it with :class:`Sink`.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import socket
+import subprocess
 import sys
 import threading
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
@@ -119,6 +123,44 @@ def main() -> None:
     server.daemon_threads = True
     print("ready", flush=True)
     server.serve_forever()
+
+
+class Sink:
+    """The sink in a process of its own: ``with Sink() as sink:`` starts it on a free
+    loopback port and stops it on exit; ``sink.endpoint`` is its ``http://host:port``."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self._process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> Sink:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, str(self.port)], stdout=subprocess.PIPE, text=True
+        )
+        assert self._process.stdout is not None
+        self._process.stdout.readline()  # "ready"
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait()
+
+    def count(self) -> dict[str, int]:
+        """What the sink received since the last :meth:`reset`."""
+        return self._request("GET", "/count")
+
+    def reset(self) -> None:
+        self._request("POST", "/reset")
+
+    def _request(self, method: str, path: str) -> dict[str, int]:
+        request = urllib.request.Request(f"{self.endpoint}{path}", data=None, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            counts: dict[str, int] = json.loads(response.read())
+            return counts
 
 
 if __name__ == "__main__":

@@ -46,8 +46,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from otlp_sink import Sink  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
-SINK = Path(__file__).resolve().parent / "otlp_sink.py"
 TOOL_ATTRIBUTES = {
     "gen_ai.operation.name": "execute_tool",
     "gen_ai.tool.name": "lookup",
@@ -131,13 +134,6 @@ def child(side: str, endpoint: str, rate: int, seconds: float) -> None:
 # --------------------------------------------------------------------------- driver
 
 
-def _sink_request(port: int, method: str, path: str) -> dict[str, Any]:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, data=None)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        result: dict[str, Any] = json.loads(response.read())
-        return result
-
-
 def _free_port() -> int:
     import socket
 
@@ -146,11 +142,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def one_run(side: str, rate: int, seconds: float, port: int) -> dict[str, Any]:
+def one_run(side: str, rate: int, seconds: float, sink: Sink) -> dict[str, Any]:
     """One sender process against the sink; its figures and what the sink received."""
-    _sink_request(port, "POST", "/reset")
+    sink.reset()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTOTEL_"))}
-    endpoint = f"http://127.0.0.1:{port}/v1/traces"
+    endpoint = f"{sink.endpoint}/v1/traces"
     env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] = endpoint
     result = subprocess.run(
         [sys.executable, __file__, "--child", side, endpoint, str(rate), str(seconds)],
@@ -159,29 +155,20 @@ def one_run(side: str, rate: int, seconds: float, port: int) -> dict[str, Any]:
     if result.returncode != 0:
         raise RuntimeError(f"{side} sender failed:\n{result.stderr[-3000:]}")
     figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
-    figures["received"] = _sink_request(port, "GET", "/count")["spans"]
+    figures["received"] = sink.count()["spans"]
     return figures
 
 
 def throughput(rates: Sequence[int], seconds: float, runs: int) -> None:
-    port = _free_port()
-    sink = subprocess.Popen(
-        [sys.executable, str(SINK), str(port)], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert sink.stdout is not None
-        sink.stdout.readline()  # "ready"
+    with Sink() as sink:
         print(f"{runs} runs of {seconds:g} s per rate and side; medians. "
               f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
         print(f"{'rate/s':>7} {'side':>10} {'achieved/s':>11} {'offered':>8} {'received':>9}"
               f" {'delivered':>10} {'counted lost':>13} {'identity':>9}")
         for rate in rates:
             for side in ("sdk", "agentotel"):
-                results = [one_run(side, rate, seconds, port) for _ in range(runs)]
+                results = [one_run(side, rate, seconds, sink) for _ in range(runs)]
                 _print_row(rate, side, results)
-    finally:
-        sink.terminate()
-        sink.wait()
 
 
 def _print_row(rate: int, side: str, results: list[dict[str, Any]]) -> None:
