@@ -11,12 +11,19 @@ event parented to its span, and a score histogram). ``Telemetry.health()`` repor
 export pipeline itself (:class:`Health`). At run time nothing here raises into
 the application; only :func:`init` may raise :class:`ConfigError`, for an invalid
 argument.
+
+``import agentotel`` loads the instruments only: the pipeline (:func:`init` and what it
+builds: settings, providers, exporters, redaction, logging, the instrumentations) is
+loaded when first used, so that a library that decorates its functions with agentotel,
+and an application before it calls :func:`init`, pay for the instruments alone.
 """
 
-from agentotel._health import Health, SignalHealth
-from agentotel._settings import ConfigError
-from agentotel._setup import Telemetry, __version__, init, shutdown
-from agentotel.logging import get_logger
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from agentotel._version import __version__
 from agentotel.operations import (
     Agent,
     Guardrail,
@@ -37,6 +44,34 @@ from agentotel.operations import (
     tool,
     workflow,
 )
+
+if TYPE_CHECKING:
+    from agentotel._health import Health, SignalHealth
+    from agentotel._settings import ConfigError
+    from agentotel._setup import Telemetry, init, shutdown
+    from agentotel.logging import get_logger
+
+#: the public names loaded on first use, and their modules
+_LAZY = {
+    "ConfigError": "agentotel._settings",
+    "Health": "agentotel._health",
+    "SignalHealth": "agentotel._health",
+    "Telemetry": "agentotel._setup",
+    "get_logger": "agentotel.logging",
+    "init": "agentotel._setup",
+    "shutdown": "agentotel._setup",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name of the pipeline on first use (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'agentotel' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Agent",

@@ -21,11 +21,12 @@ import json
 import socket
 import threading
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from typing import TYPE_CHECKING, Any
 
 from agentotel._health import Health
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 HealthSource = Callable[[], Health]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -114,17 +115,6 @@ def asgi_app(health: HealthSource) -> ASGIApp:
 # --------------------------------------------------------------------------- /metrics + probes
 
 
-class _Server(ThreadingMixIn, WSGIServer):
-    """A thread per request; worker threads never hold up exit."""
-
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
-        pass
-
-
 def serve_metrics_and_probes(
     host: str, port: int, health: HealthSource
 ) -> tuple[WSGIServer, threading.Thread]:
@@ -133,9 +123,17 @@ def serve_metrics_and_probes(
     ``/health`` and ``/ready``, on a daemon thread.
 
     Returns ``(server, thread)``; ``server.shutdown()`` and ``server.server_close()`` stop
-    it. Raises ``OSError`` when the address cannot be bound.
+    it. Raises ``OSError`` when the address cannot be bound. (The server's modules are
+    imported here, not at ``import agentotel``.)
     """
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
     from prometheus_client import make_wsgi_app
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
+            pass
 
     metrics = make_wsgi_app()
     probes = wsgi_app(health)
@@ -148,10 +146,13 @@ def serve_metrics_and_probes(
 
     family, address = _family(host, port)
 
-    class Server(_Server):
-        address_family = family
+    class Server(ThreadingMixIn, WSGIServer):
+        """A thread per request; worker threads never hold up exit."""
 
-    server = make_server(address, port, app, Server, handler_class=_QuietHandler)
+        address_family = family
+        daemon_threads = True
+
+    server = make_server(address, port, app, Server, handler_class=QuietHandler)
     thread = threading.Thread(
         target=server.serve_forever, name="agentotel-metrics", daemon=True
     )

@@ -28,6 +28,7 @@ from agentotel._providers import Providers, build
 from agentotel._ratelimit import throttle_loggers
 from agentotel._runtime import Runtime
 from agentotel._settings import SIGNALS, InitArguments, Settings, resolve
+from agentotel._version import __version__
 from agentotel.cost import PriceTable, load_price_table
 from agentotel.redaction import (
     DEFAULT_DETECTORS,
@@ -35,8 +36,6 @@ from agentotel.redaction import (
     RedactingSpanExporter,
     Redactor,
 )
-
-__version__ = "0.1.0"
 
 _logger = logging.getLogger("agentotel")
 _lock = threading.Lock()
@@ -246,6 +245,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             _telemetry = Telemetry(settings, None)
             return _telemetry
         prices = settings.prices if settings.prices is not None else load_price_table()
+        threading.Thread(target=prices.warm, name="agentotel-prices", daemon=True).start()
         redactor = _redactor(settings)
         pipeline = _Pipeline(settings.capture_content)
         providers = build(

@@ -39,7 +39,10 @@ Sources:
   https://docs.python.org/3/library/logging.html#logrecord-objects and
   https://docs.python.org/3/howto/logging-cookbook.html#implementing-structured-logging
 
-Nothing happens at import time; :func:`configure` installs, :func:`unconfigure` undoes.
+Nothing happens at import time, and structlog is imported only when it is needed
+(:func:`configure`, :func:`get_logger`): an application that never logs through agentotel
+does not pay for it at ``import agentotel``. :func:`configure` installs,
+:func:`unconfigure` undoes.
 """
 
 from __future__ import annotations
@@ -51,19 +54,20 @@ import threading
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TextIO, cast
+from typing import TYPE_CHECKING, Any, Literal, TextIO, cast
 
-import structlog
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry._logs import LoggerProvider, LogRecord, SeverityNumber
-from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from opentelemetry.semconv.attributes import exception_attributes
 from opentelemetry.util.types import AnyValue
-from structlog.typing import EventDict, Processor, WrappedLogger
 
 from agentotel._errors import error_type_of
 from agentotel.semconv import SERVICE_NAME
+
+if TYPE_CHECKING:
+    import structlog
+    from structlog.typing import EventDict, Processor, WrappedLogger
 
 __all__ = ["SPAN_ID_KEY", "TRACE_ID_KEY", "configure", "get_logger", "unconfigure"]
 
@@ -262,20 +266,24 @@ def _attributes(event_dict: EventDict) -> dict[str, AnyValue]:
     return attributes
 
 
-def _is_bridged(record: logging.LogRecord) -> bool:
+def _is_bridged(record: logging.LogRecord, instrumentation_enabled: Callable[[], bool]) -> bool:
     """False for records that must stay local: OpenTelemetry's own loggers (exporter and
     processor failures), anything logged while this module emits, and anything logged
     while instrumentation is suppressed (the SDK sets that around every export)."""
     name = record.name
     if name == _OTEL_LOGGER_PREFIX or name.startswith(_OTEL_LOGGER_PREFIX + "."):
         return False
-    return not _emitting.get() and is_instrumentation_enabled()
+    return not _emitting.get() and instrumentation_enabled()
 
 
 def _bridge(logger_provider: LoggerProvider) -> Processor:
+    from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
     def emit_to_otel(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
         record = event_dict.get(_RECORD)
-        if isinstance(record, logging.LogRecord) and _is_bridged(record):
+        if isinstance(record, logging.LogRecord) and _is_bridged(
+            record, is_instrumentation_enabled
+        ):
             token = _emitting.set(True)
             try:
                 logger_provider.get_logger(record.name or _DEFAULT_SCOPE).emit(
@@ -324,17 +332,22 @@ class StructuredMessage(str):
         return str, (str(self),)
 
 
-_LOGFMT = structlog.processors.LogfmtRenderer(bool_as_flag=False)
+_logfmt: structlog.processors.LogfmtRenderer | None = None
 
 
 def _message_text(event_dict: EventDict) -> str:
+    global _logfmt
     event = event_dict.get(_EVENT)
     text = "" if event is None else str(event)
     pairs = {key: value for key, value in event_dict.items() if key not in _NOT_ATTRIBUTES}
     if not pairs:
         return text
+    if _logfmt is None:
+        import structlog
+
+        _logfmt = structlog.processors.LogfmtRenderer(bool_as_flag=False)
     try:
-        rendered = _LOGFMT(None, "", pairs)
+        rendered = _logfmt(None, "", pairs)
     except ValueError:  # a key that logfmt cannot carry (space, quote, '=')
         rendered = " ".join(f"{key}={value!r}" for key, value in pairs.items())
     return f"{text} {rendered}" if text else rendered
@@ -427,7 +440,7 @@ class BridgeHandler(logging.Handler):
             event_dict, chain = self._event_dict(record)
             method = record.levelname.lower()
             for processor in chain:
-                event_dict = cast(EventDict, processor(None, method, event_dict))
+                event_dict = cast("EventDict", processor(None, method, event_dict))
             self._emit_to_otel(None, method, event_dict)
         except Exception:  # telemetry must not break, nor print into, the application
             pass
@@ -442,6 +455,8 @@ def _pre_chain(
     ``keep_exception`` (guest mode's structlog) also keeps the exception for the stdlib
     record (:func:`keep_exc_info`).
     """
+    import structlog
+
     chain: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         add_stdlib_extra,
@@ -469,6 +484,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _renderer(log_format: LogFormat, stream: TextIO) -> Processor:
+    import structlog
+
     if log_format == "json":
         return structlog.processors.JSONRenderer()
     return structlog.dev.ConsoleRenderer(colors=_is_terminal(stream))
@@ -564,6 +581,8 @@ def _install_owner(
     redact: Callable[[Any], Any] | None,
     stream: TextIO | None,
 ) -> _Installation:
+    import structlog
+
     target = stream if stream is not None else sys.stderr
     chosen_format: LogFormat = log_format or ("console" if _is_terminal(target) else "json")
     pre_chain = _pre_chain(service_name, redact)
@@ -612,6 +631,8 @@ def _install_guest(
     level: int,
     redact: Callable[[Any], Any] | None,
 ) -> _Installation:
+    import structlog
+
     installation = _Installation(handler=None, guest=True)
     factory = TraceContextRecordFactory(logging.getLogRecordFactory())
     logging.setLogRecordFactory(factory)
@@ -650,6 +671,8 @@ def _install_guest(
 
 
 def _uninstall() -> None:
+    import structlog
+
     global _installation
     installation = _installation
     if installation is None:
@@ -706,4 +729,6 @@ def get_logger(**bound: Any) -> structlog.stdlib.BoundLogger:
     stdlib records printed by the application's handlers, with the message
     ``"<event> key=value ..."``.
     """
+    import structlog
+
     return structlog.stdlib.get_logger(**bound)

@@ -40,8 +40,6 @@ from functools import partial
 from importlib import metadata
 from typing import Any
 
-import wrapt
-
 from agentotel import _runtime, content
 from agentotel._errors import warn_failure
 from agentotel._settings import ConfigError
@@ -128,13 +126,15 @@ class Instrumentations:
         self._queue: list[Instrumentation] = []
         self.enabled: list[Enabled] = []
         self.pending: list[Instrumentation] = []
+        from wrapt import register_post_import_hook  # at init(), not at import agentotel
+
         for entry in entries:
             module_name = entry.instrumentor.partition(":")[0]
             if not (_importable(entry.library) and _importable(module_name)):
                 continue
             if entry.library not in sys.modules:
                 self.pending.append(entry)
-            wrapt.register_post_import_hook(partial(self._on_import, entry), entry.library)
+            register_post_import_hook(partial(self._on_import, entry), entry.library)
         if self.enabled or self.pending:
             _logger.info(
                 "agentotel: instrumented %s%s",

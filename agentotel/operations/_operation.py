@@ -23,9 +23,9 @@ attributes are low cardinality only (names, model, provider, type, verdict,
 
 from __future__ import annotations
 
-from asyncio import CancelledError
+import sys
 from collections.abc import Callable, Iterable, Mapping
-from timeit import default_timer
+from time import perf_counter as default_timer
 from types import TracebackType
 from typing import Any, TypeVar, cast
 
@@ -109,6 +109,17 @@ def items(value: object, where: str, accepted: str) -> list[Any] | None:
     except Exception:  # noqa: BLE001 - not iterable, or its iteration raised
         warn_misuse(where, value, accepted, "not recorded")
         return None
+
+
+def is_failure(exc: BaseException) -> bool:
+    """An exception the operation failed with: any ``Exception``, and a task's
+    cancellation (``asyncio.CancelledError``, which util-genai records as a failure too);
+    not ``KeyboardInterrupt``, ``SystemExit`` or ``GeneratorExit``. (asyncio is looked up,
+    not imported: without it loaded, nothing can have been cancelled.)"""
+    if isinstance(exc, Exception):
+        return True
+    asyncio = sys.modules.get("asyncio")
+    return asyncio is not None and isinstance(exc, asyncio.CancelledError)
 
 
 def callable_name(fn: Callable[..., Any]) -> str:
@@ -217,7 +228,7 @@ class Operation:
         self._state = _ENDED
         span = self.span
         try:
-            if isinstance(exc, (Exception, CancelledError)):  # a cancelled task failed too
+            if exc is not None and is_failure(exc):
                 self._record_exception(exc)
             self._finish(duration, self._runtime)
         except Exception:  # noqa: BLE001

@@ -10,7 +10,7 @@ the attribute set and the ``gen_ai.client.inference.operation.details`` event as
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping, Sequence
-from timeit import default_timer
+from time import perf_counter as default_timer
 from types import TracebackType
 from typing import Any, TypeVar, overload
 

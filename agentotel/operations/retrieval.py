@@ -11,7 +11,7 @@ metric of its own).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from timeit import default_timer
+from time import perf_counter as default_timer
 from typing import Any, TypeVar, overload
 
 from opentelemetry import context as otel_context
