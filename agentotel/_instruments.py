@@ -44,8 +44,10 @@ class Limited:
     "Cardinality limits"): the first ``limit - 1`` distinct attribute sets are recorded as
     given, every later one as the overflow set ``{otel.metric.overflow: true}`` (the
     limit counts the overflow set), with one warning per instrument naming it. An
-    attribute set is told apart by its items in order: agentotel builds its attribute
-    dicts in a fixed order, so each set is counted once. Thread-safe; never raises.
+    attribute set is told apart by its keys then its values, in order (one flat tuple: a
+    set of n attributes always makes 2n items, so no two sets make the same tuple):
+    agentotel builds its attribute dicts in a fixed order, so each set is counted once.
+    Thread-safe; never raises.
     """
 
     __slots__ = ("_instrument", "_seen", "_room", "_lock", "_name")
@@ -53,11 +55,11 @@ class Limited:
     def __init__(self, instrument: Any, name: str, limit: int) -> None:
         self._instrument = instrument
         self._name = name
-        self._seen: set[tuple[tuple[str, Any], ...]] = set()
+        self._seen: set[tuple[Any, ...]] = set()
         self._room = max(limit - 1, 0)
         self._lock = threading.Lock()
 
-    def _admit(self, key: tuple[tuple[str, Any], ...], attributes: Any) -> Any:
+    def _admit(self, key: tuple[Any, ...], attributes: Any) -> Any:
         with self._lock:
             if key in self._seen:
                 return attributes
@@ -77,7 +79,7 @@ class Limited:
     def record(self, amount: float, attributes: Any = None, context: Any = None) -> None:
         """``Histogram.record`` with the limit applied."""
         if attributes:
-            key = tuple(attributes.items())
+            key = (*attributes, *attributes.values())
             if key not in self._seen:
                 attributes = self._admit(key, attributes)
         self._instrument.record(amount, attributes, context)
@@ -85,7 +87,7 @@ class Limited:
     def add(self, amount: float, attributes: Any = None, context: Any = None) -> None:
         """``Counter.add`` / ``UpDownCounter.add`` with the limit applied."""
         if attributes:
-            key = tuple(attributes.items())
+            key = (*attributes, *attributes.values())
             if key not in self._seen:
                 attributes = self._admit(key, attributes)
         self._instrument.add(amount, attributes, context)

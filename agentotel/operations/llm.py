@@ -291,7 +291,16 @@ class LLMCall(Operation):
             )
             if reasons:
                 attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] = reasons
-            self._recorded.update(attributes)
+            recorded = self._recorded
+            recorded.update(attributes)
+            # the cost goes on the span with the usage it is priced from (one SDK call)
+            cost = self._cost(
+                self._runtime,
+                recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS),
+                recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS),
+            )
+            if cost is not None:
+                attributes[sc.LLM_COST_USD] = cost
             self.span.set_attributes(attributes)
             streaming = self._streaming
             if streaming is not None:
@@ -612,6 +621,7 @@ class LLMCall(Operation):
             }
             if learned:
                 recorded.update(learned)
+                recorded.pop(sc.LLM_COST_USD, None)  # priced again below, with what it learned
                 self.span.set_attributes(learned)
         if streaming is not None and streaming.texts:
             try:
@@ -620,11 +630,11 @@ class LLMCall(Operation):
                 warn_failure("capture the streamed output")
         input_tokens = recorded.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         output_tokens = recorded.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
-        cost = (
-            None
-            if input_tokens is None and output_tokens is None
-            else self._cost(runtime, input_tokens, output_tokens)
-        )
+        cost = recorded.get(sc.LLM_COST_USD)  # priced by record_response
+        if cost is None:
+            cost = self._cost(runtime, input_tokens, output_tokens)
+            if cost is not None:
+                self.span.set_attribute(sc.LLM_COST_USD, cost)
         if runtime.capture in content.ON_EVENT:
             self._event_details().update(recorded)
         if self._details is not None:
@@ -651,8 +661,12 @@ class LLMCall(Operation):
     def _cost(
         self, runtime: Runtime, input_tokens: int | None, output_tokens: int | None
     ) -> float | None:
-        """The call's cost in USD (set on the span), from the recorded usage (ints: checked
-        by record_response, or by the contract when an inner call wrote them)."""
+        """The call's cost in USD from the recorded usage (ints: checked by
+        record_response, or by the contract when an inner call wrote them), kept among
+        the recorded values; ``None`` without usage or for a model no source prices.
+        The caller puts it on the span."""
+        if input_tokens is None and output_tokens is None:
+            return None
         recorded = self._recorded
         model = recorded.get(sc.GEN_AI_RESPONSE_MODEL)
         cost = runtime.prices.cost(
@@ -665,7 +679,6 @@ class LLMCall(Operation):
         )
         if cost is not None:
             recorded[sc.LLM_COST_USD] = cost
-            self.span.set_attribute(sc.LLM_COST_USD, cost)
         return cost
 
 

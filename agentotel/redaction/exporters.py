@@ -178,7 +178,10 @@ def _redacted_mapping(
         return attrs
     result: dict[str, AnyValue] = {}
     changed = False
-    for key, value in attrs.items():
+    # the SDK's BoundedAttributes: its plain dict, not its Mapping methods (a Python call
+    # per item), for the iteration
+    inner = getattr(attrs, "_dict", None)
+    for key, value in (inner if inner.__class__ is dict else attrs).items():
         new = redact(value, key)
         changed = changed or new is not value
         result[key] = new
@@ -209,7 +212,11 @@ def _redacted_link(link: Link, redact: RedactValue) -> Link:
 def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
     """A new span with redacted attributes, event/link attributes and status description;
     ``span`` itself when nothing changed. Dropped attribute/event/link counts are kept."""
-    original_attributes = span.attributes  # a new read-only view on every access
+    # the span's own attributes object (``span.attributes`` makes a new read-only view of
+    # it on every access)
+    original_attributes = getattr(span, "_attributes", None)
+    if original_attributes is None:
+        original_attributes = span.attributes
     attributes = _redacted_mapping(original_attributes, redact, span.dropped_attributes)
     original_events, original_links = span.events, span.links
     # most spans have no events and no links: no lists to make and compare for them

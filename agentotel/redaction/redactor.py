@@ -188,6 +188,11 @@ class Redactor:
                 return value
             if kind == _SECRET and value is not None:
                 return _secret_field(value)
+        cls = value.__class__
+        if cls is str:
+            return self.redact_text(value)
+        if cls in _UNREDACTED:  # numbers, booleans, None: no ABC check for the commonest
+            return value
         if isinstance(value, str):
             return self.redact_text(value)
         if isinstance(value, Mapping):
@@ -221,6 +226,11 @@ class Redactor:
         if all(new is old for new, old in zip(items, value, strict=True)):
             return value
         return items if isinstance(value, list) else tuple(items)
+
+
+#: value types redaction leaves as they are (beside bytes and anything that is not a str,
+#: mapping or sequence)
+_UNREDACTED: Final = frozenset({int, float, bool, type(None), bytes})
 
 
 def _secret_field(value: Any) -> Any:
