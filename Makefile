@@ -40,7 +40,7 @@ test: lint docs
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check agentotel tests examples benchmarks
+	$(BIN)/ruff check agentotel tests examples benchmarks docs
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -7,7 +7,6 @@ import logging
 import re
 import typing
 from dataclasses import FrozenInstanceError, fields
-from pathlib import Path
 
 import docs_pages
 import pytest

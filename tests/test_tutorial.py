@@ -96,13 +96,13 @@ def workdir(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def run(line: str, workdir: Path, server: LLMServer, **extra: str) -> subprocess.CompletedProcess[str]:
+def run(line: str, workdir: Path, server: LLMServer) -> subprocess.CompletedProcess[str]:
     """Run one ``VAR=value ... python first_trace.py`` line of the tutorial."""
     words = shlex.split(line)
     variables = dict(word.split("=", 1) for word in words if re.match(r"[A-Z_]+=", word))
     assert words[len(variables):] == ["python", PROGRAM]
     env = demo_env(OPENAI_BASE_URL=server.openai_base_url, OPENAI_API_KEY=llm_server.API_KEY,
-                   **{**variables, **extra})
+                   **variables)
     return subprocess.run([sys.executable, PROGRAM], cwd=workdir, env=env, capture_output=True,
                           text=True, timeout=TIMEOUT_S, check=False)
 
@@ -145,10 +145,11 @@ def test_make_up_and_down_run_the_shipped_stack_with_the_ports_the_page_opens() 
     for target, action in (("up", "up -d"), ("down", "down")):
         dry = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True,
                              text=True, check=True)
-        assert dry.stdout.strip() == f"docker compose -f collector-config/docker-compose.yml {action}"
-    compose = yaml.safe_load((REPO_ROOT / "collector-config" / "docker-compose.yml").read_text())
+        compose = "docker compose -f collector-config/docker-compose.yml"
+        assert dry.stdout.strip() == f"{compose} {action}"
+    stack = yaml.safe_load((REPO_ROOT / "collector-config" / "docker-compose.yml").read_text())
     published = {str(port).rsplit(":", 2)[-2] if str(port).count(":") else str(port)
-                 for service in compose["services"].values() for port in service.get("ports", [])}
+                 for service in stack["services"].values() for port in service.get("ports", [])}
     page = TUTORIAL.read_text(encoding="utf-8")
     opened = set(re.findall(r"http://localhost:(\d+)", page))
     assert opened == {"16686", "3000", "4318"}

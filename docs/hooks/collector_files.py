@@ -41,7 +41,7 @@ def dashboards() -> str:
         variables = [v["name"] for v in board.get("templating", {}).get("list", [])]
         if variables:
             out += ["Variables: " + ", ".join(f"`${v}`" for v in variables) + ".", ""]
-        header = ["| panel | shows | queries |", "|---|---|---|"]
+        header = ["| panel | what it shows, and its queries |", "|---|---|"]
         table: list[str] = []
         for panel in board["panels"]:
             if panel.get("type") == "row":
@@ -50,9 +50,9 @@ def dashboards() -> str:
                     table = []
                 out += [f"**{panel['title']}**", ""]
                 continue
-            queries = "<br>".join(_query(t.get("expr", "")) for t in panel.get("targets", []))
+            queries = "".join("<br>" + _query(t.get("expr", "")) for t in panel.get("targets", []))
             table.append(f"| {_cell(panel.get('title', ''))} | "
-                         f"{_cell(panel.get('description', ''))} | {queries or '–'} |")
+                         f"{_cell(panel.get('description', ''))}{queries} |")
         if table:
             out += [*header, *table, ""]
     return "\n".join(out)
@@ -74,26 +74,34 @@ def thresholds() -> str:
 
 
 def alerts() -> str:
-    """Every alert: condition, ``for``, severity and summary."""
-    lines = ["| alert | condition | for | severity | summary |", "|---|---|---|---|---|"]
-    for group in _rules():
-        for rule in group["rules"]:
-            if "alert" in rule:
-                lines.append(
-                    f"| {rule['alert']} | {_query(rule['expr'])} | {rule.get('for', '–')} | "
-                    f"{rule.get('labels', {}).get('severity', '–')} | "
-                    f"{_cell(rule.get('annotations', {}).get('summary', ''))} |"
-                )
+    """Every alert: a table of severity, ``for`` and summary, then each condition."""
+    rules = [rule for group in _rules() for rule in group["rules"] if "alert" in rule]
+    lines = ["| alert | severity | for | summary |", "|---|---|---|---|"]
+    for rule in rules:
+        lines.append(
+            f"| {rule['alert']} | "
+            f"{rule.get('labels', {}).get('severity', '–')} | {rule.get('for', '–')} | "
+            f"{_cell(rule.get('annotations', {}).get('summary', ''))} |"
+        )
+    lines += ["", "Conditions:", ""]
+    for rule in rules:
+        description = _cell(rule.get("annotations", {}).get("description", ""))
+        expression = ["    " + line for line in rule["expr"].strip().splitlines()]
+        lines += [f"`{rule['alert']}`", f": {description}", "", "    ```promql", *expression,
+                  "    ```", ""]
     return "\n".join(lines) + "\n"
 
 
 def recording_rules() -> str:
     """Every recording rule but the thresholds, by group."""
-    lines = ["| group | series | expression |", "|---|---|---|"]
+    lines: list[str] = []
     for group in _rules():
-        for rule in group["rules"]:
-            if "record" in rule and not rule["record"].startswith("agentotel:threshold:"):
-                lines.append(f"| {group['name']} | `{rule['record']}` | {_query(rule['expr'])} |")
+        records = [r for r in group["rules"]
+                   if "record" in r and not r["record"].startswith("agentotel:threshold:")]
+        if records:
+            lines += [f"Group `{group['name']}`:", ""]
+            lines += [f"- `{r['record']}` = `{_cell(r['expr'])}`" for r in records]
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 

@@ -79,7 +79,9 @@ def _resolve(
     if target.startswith("."):  # relative to the module, else any path ending so
         module = obj if obj.is_module else obj.module
         candidate = module.path + target
-        return candidate if _exists(package, candidate) else _suffixed(package, target, role == "mod")
+        if _exists(package, candidate):
+            return candidate
+        return _suffixed(package, target, role == "mod")
     if _exists(package, target):
         return target
     first, _, rest = target.partition(".")

@@ -130,7 +130,9 @@ def semconv() -> tuple[dict[str, Constant], list[Section]]:
     return constants, sections
 
 
-def _origin(expr: ast.expr, imports: Mapping[str, str], known: Mapping[str, Constant]) -> str | None:
+def _origin(
+    expr: ast.expr, imports: Mapping[str, str], known: Mapping[str, Constant]
+) -> str | None:
     """The ``opentelemetry.semconv`` module an assigned value comes from, if any."""
     node = expr
     while isinstance(node, (ast.Attribute, ast.Call)):
@@ -201,7 +203,8 @@ def _providers() -> Iterator[tuple[Any, Any, Any]]:
     from agentotel._runtime import Runtime
     from agentotel.cost import ModelPrice, PriceTable
 
-    spans, logs, reader = InMemorySpanExporter(), InMemoryLogRecordExporter(), InMemoryMetricReader()
+    spans, logs = InMemorySpanExporter(), InMemoryLogRecordExporter()
+    reader = InMemoryMetricReader()
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(SimpleSpanProcessor(spans))
     meter_provider = MeterProvider(metric_readers=[reader])
@@ -257,7 +260,8 @@ def _specimen(fail: bool) -> None:
                 for _ in call.stream(["Shipped", " today."]):
                     pass
                 call.record_response(
-                    response_model=p(sc.GEN_AI_RESPONSE_MODEL), response_id=p(sc.GEN_AI_RESPONSE_ID),
+                    response_model=p(sc.GEN_AI_RESPONSE_MODEL),
+                    response_id=p(sc.GEN_AI_RESPONSE_ID),
                     finish_reasons=["stop"], input_tokens=1200, output_tokens=40,
                     cache_read_input_tokens=1024, cache_write_input_tokens=64,
                 )
@@ -278,7 +282,8 @@ def _specimen(fail: bool) -> None:
                 tool.record_arguments({"order_id": "A-1001"})
                 tool.record_result({"status": "shipped"})
                 done(tool)
-            with agentotel.retrieval(p(sc.GEN_AI_DATA_SOURCE_ID), provider=p(sc.GEN_AI_PROVIDER_NAME),
+            with agentotel.retrieval(p(sc.GEN_AI_DATA_SOURCE_ID),
+                                     provider=p(sc.GEN_AI_PROVIDER_NAME),
                                      request_model=p(sc.GEN_AI_REQUEST_MODEL), top_k=5,
                                      **where) as lookup:
                 lookup.record_query("order status")
@@ -294,7 +299,7 @@ def _specimen(fail: bool) -> None:
         done(workflow)
 
 
-#: how the specimen calls each instrument, by span kind of the reference (for the table)
+#: each instrument's signature, by the ``gen_ai.operation.name`` of its span (for the table)
 CALLS = {
     "invoke_workflow": "`workflow(name, conversation_id=)`",
     "invoke_agent": "`agent(name, id=, description=, version=, conversation_id=)`",
@@ -313,19 +318,18 @@ CALLS = {
 
 def _record(fail: bool) -> tuple[list[Any], list[tuple[str, list[str]]], list[Any]]:
     import agentotel
-    from agentotel._instruments import MEMORY_SIZES
+    from agentotel import semconv as sc
 
     with _providers() as (spans, reader, logs):
         _specimen(fail)
-        sizes = [agentotel.memory_size("{gen_ai.memory.store.id}", lambda: 3, memory_type="short_term"),
-                 agentotel.memory_size("{gen_ai.memory.store.id}", lambda: 2048,
-                                       memory_type="short_term", unit="By")]
+        store = _placeholder(sc.GEN_AI_MEMORY_STORE_ID)
+        sizes = [agentotel.memory_size(store, lambda: 3, memory_type="short_term"),
+                 agentotel.memory_size(store, lambda: 2048, memory_type="short_term", unit="By")]
         try:
             data = reader.get_metrics_data()
         finally:
             for size in sizes:
                 size.unregister()
-            MEMORY_SIZES.clear()
         points = [
             (metric.name, list(point.attributes or {}))
             for rm in data.resource_metrics for sm in rm.scope_metrics
@@ -492,10 +496,14 @@ def _keys(keys: list[str], on_failure: set[str]) -> str:
 
 
 def spans_table() -> str:
+    """One row per span of the specimen run, in the order of :data:`CALLS`."""
     telemetry = specimen()
-    lines = ["| instrument | span name | span kind | attributes |", "|---|---|---|---|"]
-    for name, (kind, call, keys, on_failure) in telemetry.spans.items():
-        lines.append(f"| {call} | `{name}` | {kind} | {_keys(keys, on_failure)} |")
+    order = list(CALLS.values())
+    rows = sorted(telemetry.spans.items(),
+                  key=lambda item: order.index(item[1][1]) if item[1][1] in order else len(order))
+    lines = ["| span name, and the instrument | span kind | attributes |", "|---|---|---|"]
+    for name, (kind, call, keys, on_failure) in rows:
+        lines.append(f"| `{name}`<br>{call} | {kind} | {_keys(keys, on_failure)} |")
     return "\n".join(lines) + "\n"
 
 
