@@ -47,7 +47,7 @@ lint: $(STAMP)
 # The documentation site (docs/, mkdocs.yml) into site/; --strict: a broken link, a missing
 # reference or a docstring the renderer cannot parse fails the build. Offline.
 docs: $(STAMP)
-	$(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/overhead.py

@@ -143,8 +143,9 @@ def test_the_console_run_prints_the_tree_the_page_shows(workdir: Path, server: L
 
 def test_make_up_and_down_run_the_shipped_stack_with_the_ports_the_page_opens() -> None:
     for target, action in (("up", "up -d"), ("down", "down")):
-        dry = subprocess.run(["make", "-n", target], cwd=REPO_ROOT, capture_output=True,
-                             text=True, check=True)
+        dry = subprocess.run(["make", "--no-print-directory", "-n", target], cwd=REPO_ROOT,
+                             env=demo_env(MAKEFLAGS=None, MAKELEVEL=None, MFLAGS=None),
+                             capture_output=True, text=True, check=True)
         compose = "docker compose -f collector-config/docker-compose.yml"
         assert dry.stdout.strip() == f"{compose} {action}"
     stack = yaml.safe_load((REPO_ROOT / "collector-config" / "docker-compose.yml").read_text())

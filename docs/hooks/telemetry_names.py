@@ -96,38 +96,32 @@ def semconv() -> tuple[dict[str, Constant], list[Section]]:
         for alias in node.names
     }
     comments = _comments(source)
-    sections: list[Section] = []
-    header_lines = {n for n, text in comments.items() if text.startswith("----")}
-    assigned: list[tuple[int, str, ast.expr]] = []
-    for node in tree.body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value:
-            assigned.append((node.lineno, node.target.id, node.value))
+    assigned = {
+        node.lineno: node for node in tree.body
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value
+    }
     constants: dict[str, Constant] = {}
-    events = sorted([(n, "header") for n in header_lines] + [(n, "assign") for n, _, _ in assigned])
-    by_line = {n: (name, value) for n, name, value in assigned}
-    for line, kind in events:
-        if kind == "header":
-            sections.append(Section(comments[line].strip("- ").strip()))
+    sections = [Section("")]
+    for line in sorted({*comments, *assigned}):
+        node = assigned.get(line)
+        if node is None:
+            if comments[line].startswith("----"):
+                sections.append(Section(comments[line].strip("- ")))
+            else:
+                sections[-1].comments.append(comments[line])
             continue
-        name, expr = by_line[line]
+        name = node.target.id  # type: ignore[union-attr]
         value = getattr(module, name)
-        origin = _origin(expr, imports, constants)
-        constants[name] = Constant(
-            name, value, sections[-1].title if sections else "",
-            _convention(value if isinstance(value, str) else "", origin), origin,
-        )
-        if isinstance(expr, ast.Dict) and isinstance(value, dict):
-            constants[name].value_conventions = {
-                str(v): _convention(str(v), _origin(node, imports, constants))
-                for v, node in zip(value.values(), expr.values, strict=True)
+        origin = _origin(node.value, imports, constants)  # type: ignore[arg-type]
+        constant = Constant(name, value, sections[-1].title,
+                            _convention(value if isinstance(value, str) else "", origin), origin)
+        if isinstance(node.value, ast.Dict) and isinstance(value, dict):
+            constant.value_conventions = {
+                str(v): _convention(str(v), _origin(item, imports, constants))
+                for v, item in zip(value.values(), node.value.values, strict=True)
             }
-    for number, text in sorted(comments.items()):
-        if number in header_lines or not sections:
-            continue
-        owner = [s for n, s in zip(sorted(header_lines), sections, strict=True) if n < number]
-        if owner:
-            owner[-1].comments.append(text)
-    return constants, sections
+        constants[name] = constant
+    return constants, [section for section in sections if section.title]
 
 
 def _origin(
@@ -142,15 +136,6 @@ def _origin(
             return imports[node.id]
         if node.id in known:
             return known[node.id].module
-    return None
-
-
-def constant_for(value: str, prefix: str = "") -> Constant | None:
-    """The first constant (named ``prefix...``) whose value is ``value``."""
-    constants, _ = semconv()
-    for constant in constants.values():
-        if constant.name.startswith(prefix) and constant.value == value:
-            return constant
     return None
 
 
@@ -600,8 +585,12 @@ def sources_list() -> str:
     """Each section of ``semconv.py`` with the comments that cite its sources."""
     _, sections = semconv()
     version = metadata.version("opentelemetry-semantic-conventions")
+    import agentotel.semconv as module
+
+    cited = (module.__doc__ or "").partition("Sources:")[2].strip()
     out = [f"Names imported from `opentelemetry-semantic-conventions` are those of the "
-           f"installed version, {version}.", ""]
+           f"installed version, {version}. The module cites:", "", cited, "",
+           "and, section by section:", ""]
     for section in sections:
         if section.comments:
             out.append(f"- **{section.title}**: " + " ".join(section.comments))
