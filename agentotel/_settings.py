@@ -5,8 +5,8 @@ Every setting is one field of :class:`Settings` (or, per OTLP signal, of
 ``init()`` keyword and the ``OTEL_*`` / ``AGENTOTEL_*`` variables, names imported from
 ``opentelemetry.sdk.environment_variables`` where they exist), its parser, its default
 and a one-line doc. The lookup order is uniform (Logfire's ``config_params`` is the
-model). README's configuration table is the output of :func:`configuration_table` (a
-test keeps them equal).
+model). The documentation's configuration table (``docs/reference/configuration.md``) is
+the output of :func:`configuration_table`, written when the site is built.
 
 Errors follow the OpenTelemetry specification
 (https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/):
@@ -426,7 +426,7 @@ def setting(
     """Declare one setting: a dataclass field whose metadata is its :class:`Row`.
 
     ``sources`` are tried in order; one callable source gives a per-signal setting's
-    sources for each signal. ``shown_default`` is how the README shows the default when
+    sources for each signal. ``shown_default`` is how the documentation shows the default when
     the value itself would not say it.
     """
     resolved: tuple[Source, ...] | Sources
@@ -565,7 +565,7 @@ class Settings:
         env(OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED),
         parse=_bool,
         doc="the export pipeline's own `otel.sdk.*` metrics (queues, drops, exports, "
-        "failures); see Pipeline health",
+        "failures); see [Read the pipeline's health](../how-to/pipeline-health.md)",
     )
     bsp_max_queue_size: int = setting(
         2048,
@@ -616,7 +616,8 @@ class Settings:
         None,
         arg("instrumentations"),
         parse=_instrumentation_names,
-        doc="instrumentations to enable, by name (`none` for none); see Integrations",
+        doc="instrumentations to enable, by name (`none` for none); see "
+        "[SDKs and frameworks](../how-to/sdks-and-frameworks.md)",
         shown_default="every one installed",
     )
     disabled_instrumentations: tuple[str, ...] = setting(
@@ -631,7 +632,8 @@ class Settings:
         env(AGENTOTEL_SYSTEM_METRICS),
         parse=_system_metrics,
         doc="`process`: CPU, resident memory, threads and GC of the process; `host`: also "
-        "the host's CPU and memory (`system.*`); `off`; see Process metrics",
+        "the host's CPU and memory (`system.*`); `off`; see "
+        "[Watch the process's resources](../how-to/process-metrics.md)",
     )
     metric_cardinality_limit: int = setting(
         sc.CARDINALITY_LIMIT,
@@ -639,7 +641,8 @@ class Settings:
         env(AGENTOTEL_METRIC_CARDINALITY_LIMIT),
         parse=_integer(2),
         doc="attribute sets per agentotel metric; later ones are recorded as "
-        "`otel.metric.overflow=true` (see Metrics)",
+        "`otel.metric.overflow=true` (see "
+        "[Metric cardinality](../how-to/wrap-your-agent-loop.md#metric-cardinality))",
     )
     capture_content: str = setting(
         content.NO_CONTENT,
@@ -890,7 +893,8 @@ def _shown(row: Row, default: Any) -> str:
 
 
 def configuration_table() -> str:
-    """README's configuration table (Markdown), one line per setting, in table order."""
+    """The configuration table (Markdown) of the documentation, one line per setting, in
+    table order; its links are relative to ``docs/reference/``."""
     lines = [
         "| variable | `init()` argument | default | meaning |",
         "|---|---|---|---|",

@@ -218,7 +218,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
     """Set up OpenTelemetry for the process and return the :class:`Telemetry` handle.
 
     Every keyword is a setting of :class:`agentotel._settings.Settings`, the one table of
-    settings (README, "Configuration"): the argument wins over its ``OTEL_*`` /
+    settings (the configuration reference): the argument wins over its ``OTEL_*`` /
     ``AGENTOTEL_*`` variables, which win over the default; ``None`` means "not given".
 
     Providers the application already installed are reused (exporters are added to them

@@ -1,4 +1,4 @@
-"""The Prometheus names the README, the dashboards and the alert rules use are served.
+"""The Prometheus names the documentation, the dashboards and the alert rules use are served.
 
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
@@ -8,7 +8,8 @@ memory sizes (records and bytes), logs a line, and flushes every signal over OTL
 test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are recorded); it reports
 process and host metrics (``system_metrics="host"``); then it waits on stdin. Its
 ``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
-README's "Prometheus name" columns, every ``semconv.PROM_*`` constant and every
+"Prometheus name" columns of the documentation's pages (as the site shows them, the
+generated reference tables included), every ``semconv.PROM_*`` constant and every
 agentotel metric the dashboards and ``alerts.yml`` query must be among the served sample
 names. A histogram's base name
 counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
@@ -23,6 +24,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import docs_pages
 import pytest
 import requests
 from otlp_receiver import REPO_ROOT, OtlpReceiver, demo_env, free_port
@@ -32,7 +34,6 @@ from promql_names import dashboard_and_rule_metrics
 
 from agentotel import semconv
 
-README = REPO_ROOT / "README.md"
 READY_LINE = b"recorded"
 READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
@@ -102,20 +103,18 @@ def _cells(row: str) -> list[str]:
     return [cell.strip() for cell in row.strip().strip("|").split("|")]
 
 
-def readme_prometheus_names(text: str) -> list[str]:
-    """The names in the "Prometheus name" column of every README table that has one.
+def prometheus_column(text: str) -> list[str]:
+    """The names in the "Prometheus name" column of every Markdown table that has one.
 
     A cell that is not a single backticked name is returned as written, so it fails the
     served check instead of being skipped.
     """
     lines = text.splitlines()
     names: list[str] = []
-    tables = 0
     for index, line in enumerate(lines):
         header = _cells(line) if line.lstrip().startswith("|") else []
         if "Prometheus name" not in header:
             continue
-        tables += 1
         column = header.index("Prometheus name")
         for row in lines[index + 2:]:  # after the header and the |---| line
             if not row.lstrip().startswith("|"):
@@ -123,9 +122,13 @@ def readme_prometheus_names(text: str) -> list[str]:
             cell = _cells(row)[column]
             match = re.fullmatch(r"`([A-Za-z_:][A-Za-z0-9_:]*)`", cell)
             names.append(match.group(1) if match else cell)
-    if not tables:
-        raise AssertionError("README.md has no table with a 'Prometheus name' column")
     return names
+
+
+def documented_prometheus_names() -> dict[str, list[str]]:
+    """Page -> the names in its "Prometheus name" columns, for every page that has one."""
+    found = {page: prometheus_column(docs_pages.rendered(page)) for page in docs_pages.pages()}
+    return {page: names for page, names in found.items() if names}
 
 
 def semconv_prometheus_names() -> dict[str, str]:
@@ -209,10 +212,21 @@ def served(families: list[Metric]) -> set[str]:
 # --------------------------------------------------------------------------- tests
 
 
-def test_every_readme_prometheus_name_is_served(served: set[str]) -> None:
-    names = readme_prometheus_names(README.read_text())
-    assert names, "the README's 'Prometheus name' column is empty"
-    assert unserved(names, served) == []
+def test_every_prometheus_name_the_docs_show_is_served(served: set[str]) -> None:
+    documented = documented_prometheus_names()
+    # the hand-written tables of the how-to pages and the generated metrics reference
+    assert {"how-to/pipeline-health.md", "how-to/process-metrics.md",
+            "reference/telemetry.md"} <= set(documented)
+    assert {page: unserved(names, served) for page, names in documented.items()} == {
+        page: [] for page in documented
+    }
+
+
+def test_the_metrics_reference_gives_every_semconv_metric_its_prometheus_name() -> None:
+    metrics = {v for k, v in vars(semconv).items() if k.startswith("METRIC_")}
+    reference = prometheus_column(docs_pages.rendered("reference/telemetry.md"))
+    assert len(reference) == len(metrics)
+    assert set(reference) == set(semconv_prometheus_names().values())
 
 
 def test_every_semconv_prometheus_name_is_served(served: set[str]) -> None:
@@ -250,10 +264,10 @@ def test_histogram_base_name_needs_bucket_sum_and_count() -> None:
     assert unserved(["latency_seconds"], served | {"latency_seconds_sum"}) == []
 
 
-def test_readme_parser_reads_the_prometheus_name_column_of_every_table() -> None:
+def test_the_parser_reads_the_prometheus_name_column_of_every_table() -> None:
     text = (
         "| metric | Prometheus name |\n|---|---|\n"
         "| `a.b` | `a_b_total` |\n| `c.d` | c_d (typo, no backticks) |\n\nafter\n\n"
         "| Prometheus name | what |\n|---|---|\n| `e_f` | more |\n"
     )
-    assert readme_prometheus_names(text) == ["a_b_total", "c_d (typo, no backticks)", "e_f"]
+    assert prometheus_column(text) == ["a_b_total", "c_d (typo, no backticks)", "e_f"]

@@ -904,28 +904,26 @@ def test_agent_reports_its_node(manifests: dict[str, dict[str, Any]]) -> None:
     )
 
 
-# --------------------------------------------------------------------------- README
+# --------------------------------------------------------------------------- the documentation
 
 
-def readme_section(title: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"## {title}\n")
-    end = text.find("\n## ", start + 1)
-    return text[start:end]
+def scale_out_page() -> str:
+    """The documentation's page on scaling past one machine."""
+    return (ROOT / "docs" / "how-to" / "scale-out.md").read_text()
 
 
-def test_the_readme_lists_every_policy_and_setting_of_the_gateway(
+def test_the_docs_list_every_policy_and_setting_of_the_gateway(
     gateway: dict[str, Any],
 ) -> None:
-    section = readme_section("Scaling past one machine")
+    section = scale_out_page()
     settings = set(re.findall(r"\$\{env:([A-Z_]+)", (SCALE_OUT / "gateway.yaml").read_text()))
     missing = [f"`{name}`" for name in [*policies_of(gateway), *sorted(settings)]
                if f"`{name}`" not in section]
     assert missing == []
 
 
-def test_the_readme_gives_the_sizing_rule_with_its_sources() -> None:
-    section = readme_section("Scaling past one machine")
+def test_the_docs_give_the_sizing_rule_with_its_sources() -> None:
+    section = scale_out_page()
     assert "gateways = max(2, ⌈spans/s ÷ 8,000⌉ + 1)" in section
     for source in (
         "https://github.com/open-telemetry/opentelemetry-collector-contrib/blob/main/testbed/"

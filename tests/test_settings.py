@@ -7,8 +7,8 @@ import logging
 import re
 import typing
 from dataclasses import FrozenInstanceError, fields
-from pathlib import Path
 
+import docs_pages
 import pytest
 
 from agentotel._settings import (
@@ -22,7 +22,6 @@ from agentotel._settings import (
 )
 
 NO_ARGS: dict[str, object] = {}
-README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_defaults_without_arguments_or_environment():
@@ -249,9 +248,8 @@ def test_init_keywords_are_the_table_arguments():
     assert set(typing.get_type_hints(InitArguments)) | {"service_name"} == argument_names()
 
 
-def test_readme_configuration_table_is_the_settings_table():
-    readme = README.read_text(encoding="utf-8")
-    assert configuration_table() in readme
+def test_the_configuration_reference_shows_the_settings_table():
+    assert configuration_table() in docs_pages.rendered("reference/configuration.md")
 
 
 def test_configuration_table_has_one_line_per_setting():

@@ -5,7 +5,8 @@ Collector merges several ``--config`` files (maps merge key by key, every other 
 lists included — is replaced by the later file's) and the result goes through the same
 checkers as the shipped configuration. Then: span metrics see every span before any
 sampling, the policies keep every error and every denied request with the names agentotel
-emits (:mod:`agentotel.semconv`), and the READMEs show the policies the file has.
+emits (:mod:`agentotel.semconv`), and the docs (the sampling how-to, the folder's README)
+show the policies the file has.
 """
 
 from __future__ import annotations
@@ -142,11 +143,11 @@ def test_the_rest_is_sampled_at_ten_percent(policies: list[dict[str, Any]]) -> N
     ]
 
 
-@pytest.mark.parametrize("readme", ["README.md", "collector-config/README.md"])
-def test_the_readmes_show_the_policies_of_the_file(
-    readme: str, policies: list[dict[str, Any]]
+@pytest.mark.parametrize("page", ["docs/how-to/sampling.md", "collector-config/README.md"])
+def test_the_docs_show_the_policies_of_the_file(
+    page: str, policies: list[dict[str, Any]]
 ) -> None:
-    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / readme).read_text(), re.DOTALL)
+    blocks = re.findall(r"```yaml\n(.*?)```", (ROOT / page).read_text(), re.DOTALL)
     shown = [yaml.safe_load(b) for b in blocks if "tail_sampling:" in b]
-    assert len(shown) == 1, readme
+    assert len(shown) == 1, page
     assert shown[0]["processors"]["tail_sampling"]["policies"] == policies

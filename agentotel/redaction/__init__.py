@@ -11,31 +11,28 @@ redacted: agentotel's own and those of any other instrumentation in the process.
 
 Detectors (see :data:`DETECTORS`; ``ipv4`` and ``ipv6`` are off by default):
 
-==================  ===========================================================
-name                what it matches
-==================  ===========================================================
-private_key         PEM/PGP ``-----BEGIN ... PRIVATE KEY-----`` blocks (also truncated)
-jwt                 JSON Web Tokens (``eyJ...``.``eyJ...``.signature)
-anthropic_key       Anthropic API keys (``sk-ant-...``)
-openai_key          OpenAI API keys (``sk-...``, ``sk-proj-...``, ``sk-svcacct-...``)
-aws_access_key      AWS access key ids (``AKIA...``, ``ASIA...``, 20 characters)
-github_token        GitHub tokens (``ghp_``, ``gho_``, ``ghu_``, ``ghs_``, ``ghr_``,
-                    ``github_pat_``)
-gitlab_token        GitLab tokens (``glpat-`` and the other ``gl*-`` prefixes)
-slack_token         Slack tokens (``xoxb-``, ``xoxp-``, ...) and incoming-webhook URLs
-google_api_key      Google API keys (``AIza`` + 35 characters)
-url_credentials     the password in ``scheme://user:password@host``
-bearer_token        the credential in ``Bearer <token>`` / ``Authorization: <scheme> <token>``
-aws_secret_key      40-character AWS secret access keys (mixed case and digits)
-secret_assignment   the value in ``password=...`` / ``"secret": "..."`` / ``api_key: ...`` pairs
-email               e-mail addresses
-iban                IBANs, ISO 13616 mod-97 checksum and per-country length verified
-credit_card         payment card numbers, 13-19 digits, Luhn-checked, known issuer prefix
-us_ssn              US social security numbers (``AAA-GG-SSSS``, or 9 digits after "SSN")
-phone               phone numbers: ``+<country code>`` forms, NANP, national ``0...`` forms
-ipv4                IPv4 addresses (off by default)
-ipv6                IPv6 addresses, validated with :mod:`ipaddress` (off by default)
-==================  ===========================================================
+| name | what it matches |
+|---|---|
+| ``private_key`` | PEM/PGP ``-----BEGIN ... PRIVATE KEY-----`` blocks (also truncated) |
+| ``jwt`` | JSON Web Tokens (``eyJ...``.``eyJ...``.signature) |
+| ``anthropic_key`` | Anthropic API keys (``sk-ant-...``) |
+| ``openai_key`` | OpenAI API keys (``sk-...``, ``sk-proj-...``, ``sk-svcacct-...``) |
+| ``aws_access_key`` | AWS access key ids (``AKIA...``, ``ASIA...``, 20 characters) |
+| ``github_token`` | GitHub tokens (``gh*_`` prefixes: ``ghp_``, ``ghs_``, ...; ``github_pat_``) |
+| ``gitlab_token`` | GitLab tokens (``glpat-`` and the other ``gl*-`` prefixes) |
+| ``slack_token`` | Slack tokens (``xoxb-``, ``xoxp-``, ...) and incoming-webhook URLs |
+| ``google_api_key`` | Google API keys (``AIza`` + 35 characters) |
+| ``url_credentials`` | the password in ``scheme://user:password@host`` |
+| ``bearer_token`` | the credential in ``Bearer <token>`` / ``Authorization: <scheme> <token>`` |
+| ``aws_secret_key`` | 40-character AWS secret access keys (mixed case and digits) |
+| ``secret_assignment`` | the value in ``password=...``, ``"secret": "..."``, ``api_key: ...`` |
+| ``email`` | e-mail addresses |
+| ``iban`` | IBANs, ISO 13616 mod-97 checksum and per-country length verified |
+| ``credit_card`` | payment card numbers, 13-19 digits, Luhn-checked, known issuer prefix |
+| ``us_ssn`` | US social security numbers (``AAA-GG-SSSS``, or 9 digits after "SSN") |
+| ``phone`` | phone numbers: ``+<country code>`` forms, NANP, national ``0...`` forms |
+| ``ipv4`` | IPv4 addresses (off by default) |
+| ``ipv6`` | IPv6 addresses, validated with :mod:`ipaddress` (off by default) |
 
 Detectors run in the order above, each on the output of the previous one; a replaced span
 is never matched again.
