@@ -1038,7 +1038,9 @@ def _gemini_usage(usage: TokenUsage) -> dict[str, Any]:
     return metadata
 
 
-def gemini_response(answer: _Answer, *, text: str | None = None, last: bool = True) -> dict[str, Any]:
+def gemini_response(
+    answer: _Answer, *, text: str | None = None, last: bool = True
+) -> dict[str, Any]:
     """A ``GenerateContentResponse``; ``text`` (a stream piece) replaces the answer's
     text, and ``last=False`` leaves out the finish reason and the usage."""
     if answer.tool_name:
@@ -1095,9 +1097,15 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]  # names lower-cased
     body: Any  # the parsed JSON body, None when there was none (or it was not JSON)
-    api: str | None  # CHAT, RESPONSES, EMBEDDINGS, MESSAGES, MODELS, or None (unknown)
+    api: str | None  # CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GEMINI, MODELS, or None
     status: int
     stream: bool
+    answer: _Answer | None = None  # the model's turn, for a generate request answered 200
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        """The usage the server reported for this request (generate requests)."""
+        return self.answer.usage if self.answer is not None else None
 
 
 @dataclass
@@ -1145,7 +1153,15 @@ class _Handler(BaseHTTPRequestHandler):
         status = reply.status if isinstance(reply, FakeResponse) else 200
         self.server.owner.record(
             RecordedRequest(
-                method, path, url.query, headers, body, api, status, isinstance(reply, _Stream)
+                method,
+                path,
+                url.query,
+                headers,
+                body,
+                api,
+                status,
+                isinstance(reply, _Stream),
+                getattr(self.server.owner.answered, "answer", None),
             )
         )
         if self.server.owner.delay_s:
@@ -1229,6 +1245,7 @@ class LLMServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._seen_flaky: set[str] = set()
+        self.answered = threading.local()  # .answer: the last one of this thread
         self._http = _HTTPServer((host, port), self)
         self._thread = threading.Thread(
             target=self._http.serve_forever,
@@ -1310,6 +1327,7 @@ class LLMServer:
         anthropic: bool,
     ) -> FakeResponse | _Stream:
         """The answer to one request (also usable without HTTP)."""
+        self.answered.answer = None
         digest = hashlib.sha256(raw + path.encode()).hexdigest()
         if api is None:
             message = f"Unknown request URL: {method} {path}."
@@ -1331,7 +1349,7 @@ class LLMServer:
             return fault
         if api == EMBEDDINGS:
             return FakeResponse(200, embeddings_response(body))
-        answer = _answer(api, body, digest)
+        answer = self.answered.answer = _answer(api, body, digest)
         stream = body.get("stream") is True
         if api == CHAT:
             if stream:
@@ -1350,10 +1368,10 @@ class LLMServer:
         if not headers.get("x-goog-api-key"):
             return _gemini_error(401, "API key not valid. Please pass a valid API key.")
         if not body.get("contents"):
-            return _gemini_error(400, "* GenerateContentRequest.contents: contents is not specified")
+            return _gemini_error(400, "GenerateContentRequest.contents: contents is not specified")
         if FAIL_500_MARKER in _gemini_conversation(body).user_text:
             return _gemini_error(500, "An internal error has occurred.")
-        answer = _answer(GEMINI, body, digest)
+        answer = self.answered.answer = _answer(GEMINI, body, digest)
         if body["stream"]:
             return _Stream([(None, chunk) for chunk in gemini_stream(answer)])
         return FakeResponse(200, gemini_response(answer))
