@@ -398,3 +398,10 @@ PROM_SYSTEM_MEMORY_USAGE: Final = "system_memory_usage_bytes"
 
 # --------------------------------------------------------------------------- scope
 INSTRUMENTATION_SCOPE: Final = "agentotel"
+
+# --------------------------------------------------------------------------- uploaded content
+# Where util-genai's upload completion hook (OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK=upload)
+# wrote a call's messages: its `<content attribute>_ref` names.
+GEN_AI_INPUT_MESSAGES_REF: Final = GEN_AI_INPUT_MESSAGES + "_ref"
+GEN_AI_OUTPUT_MESSAGES_REF: Final = GEN_AI_OUTPUT_MESSAGES + "_ref"
+GEN_AI_SYSTEM_INSTRUCTIONS_REF: Final = GEN_AI_SYSTEM_INSTRUCTIONS + "_ref"
