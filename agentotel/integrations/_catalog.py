@@ -136,6 +136,18 @@ BUILTIN: tuple[Instrumentation, ...] = (
         "openai-agents",
     ),
     Instrumentation(
+        "openai_agents_handoffs",
+        "agentotel.integrations._openai_agents:AgentsHandoffsInstrumentor",
+        "agents",
+        "openai-agents",
+    ),
+    Instrumentation(
+        "langgraph_handoffs",
+        "agentotel.integrations._langgraph:LangGraphHandoffsInstrumentor",
+        "langgraph.graph",  # langgraph is a namespace package: no import hook fires for it
+        "langgraph",
+    ),
+    Instrumentation(
         "pydantic_ai",
         "agentotel.integrations._pydantic_ai:PydanticAIInstrumentor",
         "pydantic_ai",

@@ -1,4 +1,4 @@
-"""The OpenAI Agents SDK's guardrails as ``apply_guardrail`` spans.
+"""The OpenAI Agents SDK's guardrails and handoffs as agentotel operations.
 
 The official ``opentelemetry-instrumentation-genai-openai-agents`` turns the Agents SDK's
 workflow, agent and function spans into GenAI spans and ignores its guardrail spans (no
@@ -13,6 +13,13 @@ which).
 
 Callbacks for one guardrail span start and end on the same asyncio task (the SDK's own
 rule), so the operation's context is attached and detached there.
+
+The instrumentation ignores the SDK's handoff spans too: :class:`AgentsHandoffProcessor`
+records each as an agentotel handoff (:mod:`agentotel.operations.handoff`: an
+``execute_tool transfer_to_{target}`` span under the source agent's ``invoke_agent`` span,
+one count on ``agentotel.agent.handoffs``) when the SDK's handoff span ends, since the
+SDK learns the target agent only then; the target's ``invoke_agent`` span is linked to
+it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from agentotel.operations import Guardrail
+from agentotel.operations import Guardrail, handoff
 
 
 class AgentsGuardrailProcessor:
@@ -79,6 +86,56 @@ class AgentsGuardrailsInstrumentor:
         from agents.tracing import add_trace_processor
 
         processor = AgentsGuardrailProcessor()
+        add_trace_processor(processor)  # type: ignore[arg-type]
+        type(self)._processor = processor
+        type(self).is_instrumented_by_opentelemetry = True
+
+    def uninstrument(self) -> None:
+        processor = type(self)._processor
+        if processor is not None:
+            processor.active = False
+        type(self).is_instrumented_by_opentelemetry = False
+
+
+class AgentsHandoffProcessor:
+    """An Agents SDK ``TracingProcessor``: handoff spans -> agentotel handoffs."""
+
+    def __init__(self) -> None:
+        self.active = True
+
+    def on_trace_start(self, trace: Any) -> None:
+        pass
+
+    def on_trace_end(self, trace: Any) -> None:
+        pass
+
+    def on_span_start(self, span: Any) -> None:
+        pass
+
+    def on_span_end(self, span: Any) -> None:
+        data = span.span_data
+        if self.active and getattr(data, "type", None) == "handoff":
+            if data.from_agent and data.to_agent:
+                handoff(data.from_agent, data.to_agent)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+
+class AgentsHandoffsInstrumentor:
+    """Adds :class:`AgentsHandoffProcessor` to the Agents SDK's trace processors, like
+    :class:`AgentsGuardrailsInstrumentor`."""
+
+    is_instrumented_by_opentelemetry = False
+    _processor: AgentsHandoffProcessor | None = None
+
+    def instrument(self, **_: Any) -> None:
+        from agents.tracing import add_trace_processor
+
+        processor = AgentsHandoffProcessor()
         add_trace_processor(processor)  # type: ignore[arg-type]
         type(self)._processor = processor
         type(self).is_instrumented_by_opentelemetry = True
