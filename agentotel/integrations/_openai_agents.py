@@ -74,29 +74,6 @@ class AgentsGuardrailProcessor:
         pass
 
 
-class AgentsGuardrailsInstrumentor:
-    """Adds :class:`AgentsGuardrailProcessor` to the Agents SDK's trace processors; the
-    same interface as an OpenTelemetry ``BaseInstrumentor``. The SDK has no call to remove
-    a processor: ``uninstrument`` makes it inert."""
-
-    is_instrumented_by_opentelemetry = False
-    _processor: AgentsGuardrailProcessor | None = None
-
-    def instrument(self, **_: Any) -> None:
-        from agents.tracing import add_trace_processor
-
-        processor = AgentsGuardrailProcessor()
-        add_trace_processor(processor)  # type: ignore[arg-type]
-        type(self)._processor = processor
-        type(self).is_instrumented_by_opentelemetry = True
-
-    def uninstrument(self) -> None:
-        processor = type(self)._processor
-        if processor is not None:
-            processor.active = False
-        type(self).is_instrumented_by_opentelemetry = False
-
-
 class AgentsHandoffProcessor:
     """An Agents SDK ``TracingProcessor``: handoff spans -> agentotel handoffs."""
 
@@ -125,18 +102,23 @@ class AgentsHandoffProcessor:
         pass
 
 
-class AgentsHandoffsInstrumentor:
-    """Adds :class:`AgentsHandoffProcessor` to the Agents SDK's trace processors, like
-    :class:`AgentsGuardrailsInstrumentor`."""
+class _ProcessorInstrumentor:
+    """Adds one agentotel processor to the Agents SDK's trace processors; the same
+    interface as an OpenTelemetry ``BaseInstrumentor``. The SDK has no call to remove a
+    processor: ``uninstrument`` makes it inert."""
 
     is_instrumented_by_opentelemetry = False
-    _processor: AgentsHandoffProcessor | None = None
+    _processor: Any = None
+
+    @staticmethod
+    def _new_processor() -> Any:
+        raise NotImplementedError
 
     def instrument(self, **_: Any) -> None:
         from agents.tracing import add_trace_processor
 
-        processor = AgentsHandoffProcessor()
-        add_trace_processor(processor)  # type: ignore[arg-type]
+        processor = self._new_processor()
+        add_trace_processor(processor)
         type(self)._processor = processor
         type(self).is_instrumented_by_opentelemetry = True
 
@@ -145,3 +127,15 @@ class AgentsHandoffsInstrumentor:
         if processor is not None:
             processor.active = False
         type(self).is_instrumented_by_opentelemetry = False
+
+
+class AgentsGuardrailsInstrumentor(_ProcessorInstrumentor):
+    """Adds :class:`AgentsGuardrailProcessor` to the Agents SDK's trace processors."""
+
+    _new_processor = AgentsGuardrailProcessor
+
+
+class AgentsHandoffsInstrumentor(_ProcessorInstrumentor):
+    """Adds :class:`AgentsHandoffProcessor` to the Agents SDK's trace processors."""
+
+    _new_processor = AgentsHandoffProcessor
