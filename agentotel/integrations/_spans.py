@@ -55,6 +55,8 @@ from agentotel._settings import OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTE
 _CLIENT = SpanKind.CLIENT  # looked up once: an enum member access is a slow path in 3.11
 _INTERNAL = SpanKind.INTERNAL
 _PENDING_HANDOFFS = 1024
+_HANDOFF_SPAN = f"{sc.OP_EXECUTE_TOOL} {sc.HANDOFF_TOOL_PREFIX}"
+_AGENT_SPAN = f"{sc.OP_INVOKE_AGENT} "
 
 #: The variables from which instrumentations take their own content capture mode.
 _CONTENT_VARIABLES = (
@@ -147,22 +149,22 @@ class GenAISpanProcessor(SpanProcessor):
 
     # -- the work ------------------------------------------------------------------------
     def _handoff_link(self, span: ReadableSpan) -> ReadableSpan:
-        """Remember a handoff span; link a target agent's span to its handoff."""
-        attributes = span.attributes
-        if not attributes:
-            return span
-        target = attributes.get(sc.HANDOFF_TARGET_AGENT_NAME)
+        """Remember a handoff span; link a target agent's span to its handoff. Told by
+        name first: most spans are neither, and reading their attributes costs more."""
+        name = span.name
         handoffs = self._handoffs
-        if isinstance(target, str):
-            handoffs[(span.context.trace_id, target)] = span.context
-            if len(handoffs) > _PENDING_HANDOFFS:
-                handoffs.pop(next(iter(handoffs)), None)
+        if name.startswith(_HANDOFF_SPAN):
+            target = (span.attributes or {}).get(sc.HANDOFF_TARGET_AGENT_NAME)
+            if isinstance(target, str):
+                handoffs[(span.context.trace_id, target)] = span.context
+                if len(handoffs) > _PENDING_HANDOFFS:
+                    handoffs.pop(next(iter(handoffs)), None)
             return span
-        if not handoffs or attributes.get(sc.GEN_AI_OPERATION_NAME) != sc.OP_INVOKE_AGENT:
+        if not handoffs or not name.startswith(_AGENT_SPAN):
             return span
-        name = attributes.get(sc.GEN_AI_AGENT_NAME)
+        agent = (span.attributes or {}).get(sc.GEN_AI_AGENT_NAME)
         handoff = (
-            handoffs.pop((span.context.trace_id, name), None) if isinstance(name, str) else None
+            handoffs.pop((span.context.trace_id, agent), None) if isinstance(agent, str) else None
         )
         if handoff is None:
             return span
