@@ -122,6 +122,8 @@ RULES: dict[str, Rule] = {
     "smolagents": Rule(extra="smolagents", http=_HTTPX2),
 }
 
+_HTTP_CLIENTS = frozenset(name for rule in RULES.values() for name in rule.http)
+
 #: Entry points ``init()`` leaves alone: the process metrics have their own setting
 #: (``system_metrics``), and the logging instrumentation would replace the application's
 #: log record factory (agentotel's logging puts the trace ids on its own records).
@@ -172,8 +174,7 @@ def known_names() -> frozenset[str]:
 
 
 def _order(entry: Instrumentation) -> tuple[int, str]:
-    http = {name for rule in RULES.values() for name in rule.http}
-    rank = 0 if entry.name == "threading" else 1 if entry.name in http else 2
+    rank = 0 if entry.name == "threading" else 1 if entry.name in _HTTP_CLIENTS else 2
     return rank, entry.name
 
 
