@@ -122,7 +122,7 @@ RULES: dict[str, Rule] = {
     "smolagents": Rule(extra="smolagents", http=_HTTPX2),
 }
 
-_HTTP_CLIENTS = frozenset(name for rule in RULES.values() for name in rule.http)
+_HTTP_CLIENTS = frozenset({"requests", *(name for rule in RULES.values() for name in rule.http)})
 
 #: Entry points ``init()`` leaves alone: the process metrics have their own setting
 #: (``system_metrics``), and the logging instrumentation would replace the application's
