@@ -99,9 +99,13 @@ def blob_reference(
             raw = base64.b64decode(data, validate=True)
         except (binascii.Error, ValueError):
             raw = data.encode("utf-8", "replace")
-    else:
+    elif isinstance(data, _BINARY):
         raw = bytes(data)
+    else:  # not binary content: its text stands for it
+        raw = safe_str(data).encode("utf-8", "replace")
     reference: dict[str, Any] = {"type": "blob"}
+    mime_type = mime_type if isinstance(mime_type, str) else None
+    modality = modality if isinstance(modality, str) else None
     if modality is None and mime_type:
         modality = _modality(mime_type)
     if modality:
@@ -158,9 +162,9 @@ def _binary_part(part: Mapping[str, Any]) -> dict[str, Any] | None:
         if source.get("type") == "base64" and isinstance(source.get("data"), str):
             return blob_reference(source["data"], source.get("media_type"))
     inline = part.get("inline_data", part.get("inlineData"))  # Gemini
-    if isinstance(inline, Mapping) and "data" in inline:
+    if isinstance(inline, Mapping) and isinstance(inline.get("data"), (str, *_BINARY)):
         mime = inline.get("mime_type", inline.get("mimeType"))
-        return blob_reference(inline["data"], mime)
+        return blob_reference(inline["data"], mime if isinstance(mime, str) else None)
     return None
 
 

@@ -103,6 +103,28 @@ def test_captured_messages_are_always_valid_json_within_the_limit(
 
 # --------------------------------------------------------------------------- binary parts
 
+payloads = st.binary(min_size=48, max_size=2000)
+odd_values = st.one_of(st.none(), st.integers(), st.text(max_size=8), st.lists(st.integers()))
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=payloads, mime=odd_values, modality=odd_values, limit=st.integers(64, 4000))
+def test_binary_content_never_reaches_the_captured_text_whatever_its_fields(
+    data: bytes, mime: Any, modality: Any, limit: int
+) -> None:
+    encoded = base64.b64encode(data).decode()
+    parts = [
+        {"type": "blob", "content": data, "mime_type": mime, "modality": modality},
+        {"type": "blob", "content": encoded, "mime_type": mime},
+        {"type": "image", "source": {"type": "base64", "data": encoded, "media_type": mime}},
+        {"inline_data": {"data": encoded, "mime_type": mime}},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{encoded}"}},
+    ]
+    text = content.to_json([{"role": "user", "parts": parts}], limit)
+    assert encoded[:64] not in text
+    json.loads(text)
+
+
 
 @pytest.mark.parametrize(
     "part",
