@@ -117,7 +117,8 @@ RULES: dict[str, Rule] = {
     "llama_index": Rule(extra="llama-index", http=_HTTPX2),
     "portkey": Rule(extra="portkey", http=_HTTPX),
     "qwen-agent": Rule(extra="qwen-agent", http=_HTTPX2),
-    # qwenpaw brings transformers, onnxruntime, playwright and google-genai 3: not in [all]
+    # qwenpaw resolves openai back to 2.x, brings transformers, onnxruntime, playwright:
+    # not in [all]
     "qwenpaw": Rule(extra="qwenpaw", http=_HTTPX2, in_all=False),
     "smolagents": Rule(extra="smolagents", http=_HTTPX2),
 }
