@@ -2,8 +2,8 @@
 
 Call :func:`init` once at start-up; then wrap the application's work in the
 instruments — :func:`workflow`, :func:`agent`, :func:`llm`, :func:`tool`,
-:func:`guardrail`, :func:`retrieval`, :func:`memory` — each a span plus the matching
-metrics, named after the OpenTelemetry GenAI semantic conventions (names in
+:func:`guardrail`, :func:`retrieval`, :func:`memory`, :func:`handoff` — each a span plus
+the matching metrics, named after the OpenTelemetry GenAI semantic conventions (names in
 :mod:`agentotel.semconv`); :func:`memory_size` reports the size of a memory store.
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
 async generators). :func:`evaluation` records how good an operation's output was (an
@@ -27,6 +27,7 @@ from agentotel._version import __version__
 from agentotel.operations import (
     Agent,
     Guardrail,
+    Handoff,
     LLMCall,
     Memory,
     MemorySize,
@@ -37,6 +38,7 @@ from agentotel.operations import (
     agent,
     evaluation,
     guardrail,
+    handoff,
     llm,
     memory,
     memory_size,
@@ -77,6 +79,7 @@ __all__ = [
     "Agent",
     "ConfigError",
     "Guardrail",
+    "Handoff",
     "Health",
     "LLMCall",
     "Memory",
@@ -92,6 +95,7 @@ __all__ = [
     "evaluation",
     "get_logger",
     "guardrail",
+    "handoff",
     "init",
     "llm",
     "memory",

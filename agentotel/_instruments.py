@@ -163,6 +163,11 @@ class Instruments:
             unit=sc.UNIT_INVOCATIONS,
             description="Agent invocations in progress.",
         ))
+        self.agent_handoffs: Limited = limit(meter.create_counter(
+            sc.METRIC_AGENT_HANDOFFS,
+            unit=sc.UNIT_HANDOFFS,
+            description="Handoffs from one agent to another, by source and target agent.",
+        ))
         self.memory_operation_duration: Limited = limit(meter.create_histogram(
             sc.METRIC_MEMORY_OPERATION_DURATION,
             unit=sc.UNIT_SECONDS,

@@ -1,6 +1,7 @@
 """Build the tracer, meter and logger providers and their exporters from resolved settings.
 
-Exporters: ``otlp`` (HTTP/protobuf or gRPC, per signal), ``console`` (the SDK's JSON),
+Exporters: ``otlp`` (HTTP/protobuf or gRPC, per signal; spans and log records in requests
+under the receivers' default 4 MiB, :mod:`agentotel._bounded`), ``console`` (the SDK's JSON),
 ``agentotel_console`` (trace trees, :mod:`agentotel.console`), ``prometheus`` (metrics,
 a ``/metrics`` endpoint served by ``prometheus_client``), ``none``. OTLP exporters get
 the endpoint, headers and timeout (seconds) from the settings explicitly; they read the
@@ -55,6 +56,7 @@ from opentelemetry.sdk.trace.export import (
 from opentelemetry.sdk.trace.sampling import Sampler
 
 from agentotel import semconv as sc
+from agentotel._bounded import SizeBoundedLogRecordExporter, SizeBoundedSpanExporter
 from agentotel._health import Monitor, MonitoredTracerProvider, duration_views
 from agentotel._probes import serve_metrics_and_probes
 from agentotel._ratelimit import log_throttled
@@ -258,9 +260,8 @@ def span_processors(
     processors: list[SpanProcessor] = []
     for name in settings.traces_exporter:
         if name == "otlp":
-            batch = batch_span_processor(
-                settings, wrap(otlp_span_exporter(settings, monitor)), meter_provider
-            )
+            otlp = SizeBoundedSpanExporter(otlp_span_exporter(settings, monitor))
+            batch = batch_span_processor(settings, wrap(otlp), meter_provider)
             if monitor is not None:
                 monitor.watch_processor("traces", batch)
             processors.append(batch)
@@ -349,9 +350,8 @@ def log_processors(
     processors: list[Any] = []
     for name in settings.logs_exporter:
         if name == "otlp":
-            batch = batch_log_record_processor(
-                settings, wrap(otlp_log_exporter(settings, monitor)), meter_provider
-            )
+            otlp = SizeBoundedLogRecordExporter(otlp_log_exporter(settings, monitor))
+            batch = batch_log_record_processor(settings, wrap(otlp), meter_provider)
             if monitor is not None:
                 monitor.watch_processor("logs", batch)
             processors.append(batch)

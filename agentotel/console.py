@@ -4,10 +4,11 @@ Selected with ``OTEL_TRACES_EXPORTER=agentotel_console`` (``console`` keeps the 
 JSON exporter). Spans are held per trace until the trace's local root span ends, then
 the tree is printed: operation and name, duration, time to first chunk (streamed calls),
 tokens, embedding dimensions, cost, retrieved documents, memory operations (store, type,
-records found or written), guardrail verdicts and errors. Evaluation results
-(``gen_ai.evaluation.result`` events, handed over by :class:`EvaluationConsoleProcessor`)
-are shown below the span they evaluate, or on a line of their own when its trace was
-printed already. A development tool: it writes to a stream, never to the network.
+records found or written), handoffs (``→ writer``), guardrail verdicts and errors.
+Evaluation results (``gen_ai.evaluation.result`` events, handed over by
+:class:`EvaluationConsoleProcessor`) are shown below the span they evaluate, or on a line
+of their own when its trace was printed already. A development tool: it writes to a
+stream, never to the network.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def describe(span: ReadableSpan) -> str:
     if records is not None:
         found = attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OP_SEARCH_MEMORY
         parts.append(f"{'hits' if found else 'records'}={records}")
+    target = attrs.get(sc.HANDOFF_TARGET_AGENT_NAME)
+    if target is not None:
+        parts.append(f"→ {target}")
     verdict = attrs.get(sc.GUARDRAIL_VERDICT)
     if verdict is not None:
         reason = attrs.get(sc.GUARDRAIL_REASON)

@@ -75,6 +75,11 @@ GENAI_PRICES_PROVIDERS: Mapping[str, str] = {
     "perplexity": "perplexity",
 }
 
+#: ``gen_ai.provider.name`` values of gateways, which forward a request to the model's own
+#: provider (Portkey's, LiteLLM's): their spans are priced by the model name alone, as if
+#: no provider were named.
+GATEWAY_PROVIDERS: frozenset[str] = frozenset({"portkey", "litellm"})
+
 # A dated snapshot or alias of a family in a table: gpt-4o-2024-08-06, claude-sonnet-4-20250514,
 # claude-sonnet-4@20250514 (Vertex AI), gemini-2.0-flash-001, claude-3-5-haiku-latest.
 _SNAPSHOT = re.compile(r"(.+?)(?:-\d{4}-\d{2}-\d{2}|-\d{8}|@\d{8}|-\d{3}|-latest)")
@@ -193,9 +198,12 @@ class PriceTable:
         return None, until
 
     def price(self, model: str, provider: str | None = None) -> ModelPrice | None:
-        """The price of ``model`` served by ``provider`` (``None``: any), or ``None``."""
+        """The price of ``model`` served by ``provider`` (``None``, or a gateway of
+        :data:`GATEWAY_PROVIDERS`: any), or ``None``."""
         if not isinstance(model, str) or not (provider is None or isinstance(provider, str)):
             return None
+        if provider in GATEWAY_PROVIDERS:
+            provider = None
         key = (model, provider)
         found = self._memo.get(key)
         if found is None or (found[1] != _FOREVER and found[1] <= time.time()):

@@ -409,3 +409,27 @@ PROM_SYSTEM_MEMORY_USAGE: Final = "system_memory_usage_bytes"
 
 # --------------------------------------------------------------------------- scope
 INSTRUMENTATION_SCOPE: Final = "agentotel"
+
+# --------------------------------------------------------------------------- uploaded content
+# Where util-genai's upload completion hook (OTEL_INSTRUMENTATION_GENAI_COMPLETION_HOOK=upload)
+# wrote a call's messages: its `<content attribute>_ref` names.
+GEN_AI_INPUT_MESSAGES_REF: Final = GEN_AI_INPUT_MESSAGES + "_ref"
+GEN_AI_OUTPUT_MESSAGES_REF: Final = GEN_AI_OUTPUT_MESSAGES + "_ref"
+GEN_AI_SYSTEM_INSTRUCTIONS_REF: Final = GEN_AI_SYSTEM_INSTRUCTIONS + "_ref"
+
+# --------------------------------------------------------------------------- handoffs
+# One agent passing control to another. Modelled as semantic-conventions-genai PR #98 does
+# (an `execute_tool transfer_to_{target}` span, as the OpenAI Agents SDK presents a
+# handoff to the model); its source and target attributes are not released, and the
+# review of PR #447 asks for the target in dedicated attributes, gen_ai.agent.name keeping
+# the agent that executes the tool (the source): agentotel's own names until released.
+HANDOFF_TOOL_PREFIX: Final = "transfer_to_"
+HANDOFF_SOURCE_AGENT_NAME: Final = "agentotel.handoff.source.agent.name"
+HANDOFF_SOURCE_AGENT_ID: Final = "agentotel.handoff.source.agent.id"
+HANDOFF_TARGET_AGENT_NAME: Final = "agentotel.handoff.target.agent.name"
+HANDOFF_TARGET_AGENT_ID: Final = "agentotel.handoff.target.agent.id"
+#: on the link from the target's invoke_agent span to the handoff span
+LINK_HANDOFF: Final = "agentotel.link.handoff"
+METRIC_AGENT_HANDOFFS: Final = "agentotel.agent.handoffs"
+UNIT_HANDOFFS: Final = "{handoff}"
+PROM_AGENT_HANDOFFS: Final = "agentotel_agent_handoffs_total"

@@ -12,7 +12,7 @@ loopback port (no simulated latency, no faults):
 - ``plain``: the ``openai`` client, no instrumentation;
 - ``instrumented``: the same call with what ``agentotel.init()`` enables for it - the
   official ``openai`` and ``httpx2`` instrumentations (entries of
-  :data:`agentotel.integrations.CATALOG`, enabled the way ``init()`` enables them) on SDK
+  :func:`agentotel.integrations.catalog`, enabled the way ``init()`` enables them) on SDK
   providers: spans through agentotel's ``GenAISpanProcessor`` (one span per model request,
   cost) and a ``BatchSpanProcessor`` to an exporter that discards them,
   metrics to an ``InMemoryMetricReader`` that is never collected, logs through a
@@ -67,7 +67,7 @@ from agentotel import _runtime  # noqa: E402
 from agentotel._instruments import Instruments  # noqa: E402
 from agentotel._runtime import Runtime  # noqa: E402
 from agentotel.cost import load_price_table  # noqa: E402
-from agentotel.integrations import CATALOG, GenAISpanProcessor  # noqa: E402
+from agentotel.integrations import GenAISpanProcessor, catalog  # noqa: E402
 from examples.support_assistant.fake_openai import FakeChatModel, FakeOpenAIServer  # noqa: E402
 
 MODEL = "gpt-4o-mini"
@@ -140,7 +140,7 @@ class Instrumentation:
     the arguments ``init()`` passes them and off again."""
 
     def __init__(self, providers: Providers) -> None:
-        entries = {entry.name: entry for entry in CATALOG}
+        entries = {entry.name: entry for entry in catalog()}
         self.instrumentors = []
         for name in INSTRUMENTATIONS:
             module_name, _, class_name = entries[name].instrumentor.partition(":")

@@ -65,7 +65,13 @@ IMPORTS = {
     "pydantic_ai": ("pydantic_ai", "pydantic_ai.models.openai"),
     "secret": ("openai", "anthropic"),
     "failure": ("openai", "anthropic"),
+    # the libraries of the other official GenAI instrumentations (those installed)
+    "libraries": (
+        "google.genai", "agno.agent", "dspy", "llama_index.core", "portkey_ai",
+        "qwen_agent.agents", "smolagents",
+    ),
 }
+GEMINI_MODEL = "gemini-2.5-flash"
 
 Call = dict[str, Any]
 
@@ -333,6 +339,178 @@ def run_failure(server: str) -> list[Call]:
     return calls
 
 
+# ---------------------------------------------------------------- the other GenAI libraries
+# Each drives one library at the server with ``prompt`` and returns what the application
+# saw; the tests compare the spans with the requests the server recorded.
+
+
+def run_gemini(server: str, prompt: str = PROMPT) -> list[Call]:
+    """google-genai: ``generate_content`` with a system instruction, then the same
+    prompt streamed."""
+    from google import genai
+    from google.genai import types
+
+    client = genai.Client(api_key=API_KEY, http_options=types.HttpOptions(base_url=server))
+    config = types.GenerateContentConfig(system_instruction=SYSTEM, temperature=0.2)
+    response = client.models.generate_content(model=GEMINI_MODEL, contents=prompt, config=config)
+    chunks = list(client.models.generate_content_stream(model=GEMINI_MODEL, contents=prompt))
+    return [
+        {"label": "generate_content", "id": response.response_id, "text": response.text},
+        {"label": "stream", "id": chunks[-1].response_id, "text": "".join(
+            c.text or "" for c in chunks
+        )},
+    ]
+
+
+def run_agno(server: str, prompt: str = PROMPT) -> list[Call]:
+    """An Agno agent with one tool over ``OpenAIChat``: two model requests."""
+    from agno.agent import Agent
+    from agno.models.openai import OpenAIChat
+
+    model = OpenAIChat(
+        id=OPENAI_MODEL, base_url=server + "/v1", api_key=API_KEY, max_retries=0
+    )
+    agent = Agent(
+        name="weather", model=model, tools=[get_weather], instructions=SYSTEM, telemetry=False
+    )
+    return [{"label": "agno", "id": None, "text": agent.run(prompt).content}]
+
+
+def run_dspy(server: str, prompt: str = PROMPT) -> list[Call]:
+    """A DSPy language model called once (through LiteLLM)."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "true")  # no fetch at start
+    import dspy
+
+    lm = dspy.LM(
+        f"openai/{OPENAI_MODEL}", api_base=server + "/v1", api_key=API_KEY, cache=False,
+        num_retries=0,
+    )
+    return [{"label": "dspy", "id": None, "text": lm(prompt)[0]}]
+
+
+def run_llama_index(server: str, prompt: str = PROMPT) -> list[Call]:
+    """A LlamaIndex ReAct agent with one tool, over a chat model that calls the OpenAI
+    SDK (``llama-index-llms-openai`` pins openai < 3): one model request (the server's
+    plain answer is the agent's final answer)."""
+    import openai
+    from llama_index.core.agent.workflow import ReActAgent
+    from llama_index.core.llms import (
+        ChatMessage,
+        ChatResponse,
+        CompletionResponse,
+        CustomLLM,
+        LLMMetadata,
+    )
+    from llama_index.core.tools import FunctionTool
+
+    class ServerLLM(CustomLLM):  # type: ignore[misc]
+        @property
+        def metadata(self) -> LLMMetadata:
+            return LLMMetadata(model_name=OPENAI_MODEL, is_chat_model=True)
+
+        def chat(self, messages: Any, **_: Any) -> ChatResponse:
+            client = openai.OpenAI(base_url=server + "/v1", api_key=API_KEY, max_retries=0)
+            answer = client.chat.completions.create(
+                model=OPENAI_MODEL,
+                messages=[{"role": m.role.value, "content": m.content} for m in messages],
+            )
+            text = answer.choices[0].message.content
+            return ChatResponse(message=ChatMessage(role="assistant", content=text))
+
+        def stream_chat(self, messages: Any, **_: Any) -> Any:
+            response = self.chat(messages)
+            yield ChatResponse(message=response.message, delta=response.message.content)
+
+        def complete(self, prompt: str, formatted: bool = False, **_: Any) -> Any:
+            return CompletionResponse(text=self.chat([ChatMessage(content=prompt)]).message.content)
+
+        def stream_complete(self, prompt: str, formatted: bool = False, **_: Any) -> Any:
+            yield self.complete(prompt)
+
+    agent = ReActAgent(
+        name="weather", tools=[FunctionTool.from_defaults(get_weather)], llm=ServerLLM()
+    )
+
+    async def run() -> Any:
+        return await agent.run(prompt, max_iterations=3)  # the handler needs a running loop
+
+    return [{"label": "llama_index", "id": None, "text": str(asyncio.run(run()))}]
+
+
+def run_portkey(server: str, prompt: str = PROMPT) -> list[Call]:
+    """The Portkey gateway's client, pointed at the server: one chat completion."""
+    from portkey_ai import Portkey
+
+    client = Portkey(
+        base_url=server + "/v1", api_key=API_KEY, Authorization=f"Bearer {API_KEY}",
+        max_retries=0,
+    )
+    completion = client.chat.completions.create(
+        model=OPENAI_MODEL, messages=[{"role": "user", "content": prompt}]
+    )
+    text = completion.choices[0].message.content
+    return [{"label": "portkey", "id": completion.id, "text": text}]
+
+
+def run_qwen_agent(server: str, prompt: str = PROMPT) -> list[Call]:
+    """A Qwen-Agent assistant with one tool over the OpenAI-compatible API: two model
+    requests."""
+    from qwen_agent.agents import Assistant
+    from qwen_agent.tools.base import TOOL_REGISTRY, BaseTool, register_tool
+
+    if "get_weather" not in TOOL_REGISTRY:
+
+        @register_tool("get_weather")
+        class GetWeather(BaseTool):  # type: ignore[misc]
+            description = "The weather in a city."
+            parameters = {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            }
+
+            def call(self, params: str, **_: Any) -> str:
+                return get_weather(json.loads(params)["city"])
+
+    llm = {
+        "model": OPENAI_MODEL, "model_server": server + "/v1", "api_key": API_KEY,
+        # tools as the API's tools; the streamed answer with its usage
+        "generate_cfg": {
+            "max_retries": 0, "use_raw_api": True, "stream_options": {"include_usage": True}
+        },
+    }
+    bot = Assistant(llm=llm, function_list=["get_weather"], name="weather", system_message=SYSTEM)
+    *_, last = bot.run([{"role": "user", "content": prompt}])
+    return [{"label": "qwen_agent", "id": None, "text": last[-1]["content"]}]
+
+
+def run_smolagents(server: str, prompt: str = PROMPT) -> list[Call]:
+    """A smolagents tool-calling agent asked for its final answer: one model request."""
+    from smolagents import OpenAIServerModel, ToolCallingAgent, tool
+
+    @tool
+    def get_weather(city: str) -> str:
+        """The weather in a city.
+
+        Args:
+            city: the city
+        """
+        return f"Sunny in {city}"
+
+    model = OpenAIServerModel(model_id=OPENAI_MODEL, api_base=server + "/v1", api_key=API_KEY)
+    agent = ToolCallingAgent(
+        tools=[get_weather], model=model, max_steps=1, name="weather", verbosity_level=-1
+    )
+    # the server calls the tool the message names: final_answer ends the run
+    return [{"label": "smolagents", "id": None, "text": str(agent.run(prompt + " final_answer"))}]
+
+
+def run_libraries(server: str) -> list[Call]:
+    """google-genai 3.x, the one library of :data:`IMPORTS` ``libraries`` whose
+    instrumentation needs agentotel's version rule."""
+    return run_gemini(server)
+
+
 SCENARIOS: dict[str, Callable[[str], list[Call]]] = {
     "openai": run_openai,
     "anthropic": run_anthropic,
@@ -341,6 +519,7 @@ SCENARIOS: dict[str, Callable[[str], list[Call]]] = {
     "pydantic_ai": run_pydantic_ai,
     "secret": run_secret,
     "failure": run_failure,
+    "libraries": run_libraries,
 }
 
 

@@ -11,7 +11,11 @@ openai-agents, pydantic-ai) at this server over loopback HTTP. It answers:
 - ``POST /v1/messages``: Anthropic Messages, JSON or SSE (``event: message_start`` ...
   ``event: message_stop``);
 - ``GET /v1/models`` and ``/v1/models/ID``: OpenAI's or Anthropic's model list (Anthropic's
-  when the request has an ``anthropic-version`` header).
+  when the request has an ``anthropic-version`` header);
+- ``POST /v1/models/MODEL:generateContent`` (and under ``/v1beta``): the Gemini API
+  (``google-genai``), JSON, or SSE for ``:streamGenerateContent?alt=sse`` (one
+  ``GenerateContentResponse`` per event, the usage on the last); the key in
+  ``x-goog-api-key``.
 
 Point the SDKs at :attr:`LLMServer.openai_base_url` (``http://127.0.0.1:PORT/v1``) and
 :attr:`LLMServer.anthropic_base_url` (``http://127.0.0.1:PORT``), with any non-empty key
@@ -142,6 +146,7 @@ RESPONSES = "responses"
 EMBEDDINGS = "embeddings"
 MESSAGES = "messages"
 MODELS = "models"
+GEMINI = "gemini"
 
 _ROUTES = {
     ("POST", "/v1/chat/completions"): CHAT,
@@ -149,6 +154,9 @@ _ROUTES = {
     ("POST", "/v1/embeddings"): EMBEDDINGS,
     ("POST", "/v1/messages"): MESSAGES,
 }
+#: The Gemini API's generate routes: ``/v1[beta]/models/MODEL:generateContent`` and
+#: ``:streamGenerateContent``.
+_GEMINI_ROUTE = re.compile(r"/v1(?:beta)?/models/([^/:]+):(generateContent|streamGenerateContent)")
 
 
 # --------------------------------------------------------------------------- usage
@@ -314,6 +322,24 @@ def prompt_texts(api: str, body: dict[str, Any]) -> list[str]:
             texts += _content_texts(message.get("content"))
     elif api == EMBEDDINGS:
         texts += [text for text in _embedding_inputs(body) if isinstance(text, str)]
+    elif api == GEMINI:
+        texts += _gemini_texts((body.get("systemInstruction") or {}).get("parts"))
+        for content in body.get("contents") or []:
+            texts += _gemini_texts(content.get("parts"))
+    return texts
+
+
+def _gemini_texts(parts: Any) -> list[str]:
+    """The texts of Gemini ``parts``: ``text``, function-call ``args`` and function
+    responses as JSON (``json.dumps``)."""
+    texts: list[str] = []
+    for part in parts if isinstance(parts, list) else []:
+        if isinstance(part.get("text"), str):
+            texts.append(part["text"])
+        elif isinstance(part.get("functionCall"), dict):
+            texts.append(json.dumps(part["functionCall"].get("args") or {}))
+        elif isinstance(part.get("functionResponse"), dict):
+            texts.append(json.dumps(part["functionResponse"].get("response") or {}))
     return texts
 
 
@@ -436,6 +462,60 @@ def _messages_conversation(body: dict[str, Any]) -> _Conversation:
     )
 
 
+def _lower_types(schema: Any) -> Any:
+    """A Gemini ``Schema`` (``"type": "STRING"``) as JSON Schema spells its types."""
+    if isinstance(schema, dict):
+        return {
+            k: v.lower() if k == "type" and isinstance(v, str) else _lower_types(v)
+            for k, v in schema.items()
+        }
+    if isinstance(schema, list):
+        return [_lower_types(v) for v in schema]
+    return schema
+
+
+def _schema_of(declaration: dict[str, Any]) -> Any:
+    """A function declaration's parameters (google-genai 3.x sends a JSON schema under
+    ``parameters_json_schema``)."""
+    for key in ("parametersJsonSchema", "parameters_json_schema", "parameters"):
+        if isinstance(declaration.get(key), dict):
+            return declaration[key]
+    return {}
+
+
+def _gemini_conversation(body: dict[str, Any]) -> _Conversation:
+    contents = [c for c in body.get("contents") or [] if isinstance(c, dict)]
+    last = contents[-1] if contents else {}
+    last_parts = last.get("parts") or []
+    results = [
+        json.dumps(p["functionResponse"].get("response") or {})
+        for p in last_parts
+        if isinstance(p.get("functionResponse"), dict)
+    ]
+    users = [
+        c for c in contents
+        if c.get("role", "user") == "user" and any("text" in p for p in c.get("parts") or [])
+    ]
+    user_parts = [p for p in (users[-1].get("parts") or []) if "text" in p] if users else []
+    tools = [
+        (d["name"], _lower_types(_schema_of(d)))
+        for tool in body.get("tools") or []
+        for d in tool.get("functionDeclarations") or []
+    ]
+    mode = ((body.get("toolConfig") or {}).get("functionCallingConfig") or {}).get("mode")
+    limit = (body.get("generationConfig") or {}).get("maxOutputTokens")
+    return _Conversation(
+        model=body["model"],
+        user_text=" ".join(_gemini_texts(user_parts)),
+        last_is_user=last.get("role", "user") == "user" and not results,
+        tool_results=results,
+        tools=tools,
+        forced_tool=None,
+        tools_disabled=mode == "NONE",
+        max_tokens=limit if isinstance(limit, int) else None,
+    )
+
+
 # --------------------------------------------------------------------------- the model
 
 
@@ -522,9 +602,10 @@ def _answer(api: str, body: dict[str, Any], digest: str) -> _Answer:
         CHAT: _chat_conversation,
         RESPONSES: _responses_conversation,
         MESSAGES: _messages_conversation,
+        GEMINI: _gemini_conversation,
     }[api](body)
     model = conversation.model
-    reasoning = api != MESSAGES and is_reasoning_model(model)
+    reasoning = api not in (MESSAGES, GEMINI) and is_reasoning_model(model)
     cache_write = api == MESSAGES and '"cache_control"' in json.dumps(body)
     prompt = prompt_texts(api, body)
     snapshot = MODEL_SNAPSHOTS.get(model, model)
@@ -941,6 +1022,69 @@ def _anthropic_error(status: int, kind: str, message: str, digest: str) -> FakeR
     return FakeResponse(status, body)
 
 
+# --------------------------------------------------------------------------- Gemini formats
+
+
+def _gemini_usage(usage: TokenUsage) -> dict[str, Any]:
+    """``usageMetadata``: ``promptTokenCount`` includes the cached tokens
+    (``cachedContentTokenCount``), as OpenAI's does."""
+    metadata = {
+        "promptTokenCount": usage.prompt_tokens,
+        "candidatesTokenCount": usage.output_tokens,
+        "totalTokenCount": usage.total_tokens,
+    }
+    if usage.cached_tokens:
+        metadata["cachedContentTokenCount"] = usage.cached_tokens
+    return metadata
+
+
+def gemini_response(
+    answer: _Answer, *, text: str | None = None, last: bool = True
+) -> dict[str, Any]:
+    """A ``GenerateContentResponse``; ``text`` (a stream piece) replaces the answer's
+    text, and ``last=False`` leaves out the finish reason and the usage."""
+    if answer.tool_name:
+        part: dict[str, Any] = {
+            "functionCall": {
+                "name": answer.tool_name,
+                "args": json.loads(answer.tool_arguments or "{}"),
+            }
+        }
+    else:
+        part = {"text": answer.text if text is None else text}
+    candidate: dict[str, Any] = {"content": {"role": "model", "parts": [part]}, "index": 0}
+    if last:
+        candidate["finishReason"] = "MAX_TOKENS" if answer.truncated else "STOP"
+    response: dict[str, Any] = {
+        "candidates": [candidate],
+        "modelVersion": answer.model,
+        "responseId": _hash_id(answer.digest, 22),
+    }
+    if last:
+        response["usageMetadata"] = _gemini_usage(answer.usage)
+    return response
+
+
+def gemini_stream(answer: _Answer) -> list[dict[str, Any]]:
+    """The streamed ``GenerateContentResponse`` objects: one per word, the last with
+    the finish reason and the usage."""
+    if answer.tool_name:
+        return [gemini_response(answer)]
+    pieces = _pieces(answer.text or "") or [""]
+    return [
+        gemini_response(answer, text=piece, last=index == len(pieces) - 1)
+        for index, piece in enumerate(pieces)
+    ]
+
+
+def _gemini_error(status: int, message: str) -> FakeResponse:
+    names = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
+             429: "RESOURCE_EXHAUSTED", 500: "INTERNAL"}
+    return FakeResponse(
+        status, {"error": {"code": status, "message": message, "status": names[status]}}
+    )
+
+
 # --------------------------------------------------------------------------- HTTP
 
 
@@ -953,9 +1097,15 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]  # names lower-cased
     body: Any  # the parsed JSON body, None when there was none (or it was not JSON)
-    api: str | None  # CHAT, RESPONSES, EMBEDDINGS, MESSAGES, MODELS, or None (unknown)
+    api: str | None  # CHAT, RESPONSES, EMBEDDINGS, MESSAGES, GEMINI, MODELS, or None
     status: int
     stream: bool
+    answer: _Answer | None = None  # the model's turn, for a generate request answered 200
+
+    @property
+    def usage(self) -> TokenUsage | None:
+        """The usage the server reported for this request (generate requests)."""
+        return self.answer.usage if self.answer is not None else None
 
 
 @dataclass
@@ -991,6 +1141,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = None
         api = _ROUTES.get((method, path))
+        gemini = _GEMINI_ROUTE.fullmatch(path) if method == "POST" else None
+        if gemini is not None and isinstance(body, dict):
+            api = GEMINI
+            body = {**body, "model": gemini.group(1)}  # the model is in the path
+            body["stream"] = gemini.group(2) == "streamGenerateContent"
         if method == "GET" and (path == "/v1/models" or path.startswith("/v1/models/")):
             api = MODELS
         anthropic = api == MESSAGES or (api in (MODELS, None) and "anthropic-version" in headers)
@@ -998,7 +1153,15 @@ class _Handler(BaseHTTPRequestHandler):
         status = reply.status if isinstance(reply, FakeResponse) else 200
         self.server.owner.record(
             RecordedRequest(
-                method, path, url.query, headers, body, api, status, isinstance(reply, _Stream)
+                method,
+                path,
+                url.query,
+                headers,
+                body,
+                api,
+                status,
+                isinstance(reply, _Stream),
+                getattr(self.server.owner.answered, "answer", None),
             )
         )
         if self.server.owner.delay_s:
@@ -1082,6 +1245,7 @@ class LLMServer:
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._seen_flaky: set[str] = set()
+        self.answered = threading.local()  # .answer: the last one of this thread
         self._http = _HTTPServer((host, port), self)
         self._thread = threading.Thread(
             target=self._http.serve_forever,
@@ -1163,12 +1327,15 @@ class LLMServer:
         anthropic: bool,
     ) -> FakeResponse | _Stream:
         """The answer to one request (also usable without HTTP)."""
+        self.answered.answer = None
         digest = hashlib.sha256(raw + path.encode()).hexdigest()
         if api is None:
             message = f"Unknown request URL: {method} {path}."
             if anthropic:
                 return _anthropic_error(404, "not_found_error", message, digest)
             return _error(404, message, "invalid_request_error", code="unknown_url")
+        if api == GEMINI:
+            return self._gemini(headers, body, digest)
         denied = _check_auth(headers, anthropic, digest)
         if denied is not None:
             return denied
@@ -1182,7 +1349,7 @@ class LLMServer:
             return fault
         if api == EMBEDDINGS:
             return FakeResponse(200, embeddings_response(body))
-        answer = _answer(api, body, digest)
+        answer = self.answered.answer = _answer(api, body, digest)
         stream = body.get("stream") is True
         if api == CHAT:
             if stream:
@@ -1196,6 +1363,18 @@ class LLMServer:
         if stream:
             return _Stream([(e["type"], e) for e in anthropic_events(body, answer)])
         return FakeResponse(200, anthropic_message(body, answer))
+
+    def _gemini(self, headers: dict[str, str], body: dict[str, Any], digest: str) -> Any:
+        if not headers.get("x-goog-api-key"):
+            return _gemini_error(401, "API key not valid. Please pass a valid API key.")
+        if not body.get("contents"):
+            return _gemini_error(400, "GenerateContentRequest.contents: contents is not specified")
+        if FAIL_500_MARKER in _gemini_conversation(body).user_text:
+            return _gemini_error(500, "An internal error has occurred.")
+        answer = self.answered.answer = _answer(GEMINI, body, digest)
+        if body["stream"]:
+            return _Stream([(None, chunk) for chunk in gemini_stream(answer)])
+        return FakeResponse(200, gemini_response(answer))
 
     def _models(self, path: str, anthropic: bool, digest: str) -> FakeResponse:
         listing = anthropic_models() if anthropic else openai_models()

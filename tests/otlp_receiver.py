@@ -387,10 +387,19 @@ class OtlpReceiver:
     """OTLP/HTTP and OTLP/gRPC servers on free ``127.0.0.1`` ports, storing what arrives.
 
     Use as a context manager (or call :meth:`start` and :meth:`stop`). All accessors are
-    thread-safe and return snapshots.
+    thread-safe and return snapshots. The gRPC server refuses a request larger than
+    ``grpc_max_receive_bytes`` (``RESOURCE_EXHAUSTED``), as the Collector's OTLP receiver
+    does: 4 MiB by default (its ``max_recv_msg_size_mib``).
     """
 
-    def __init__(self, host: str = "127.0.0.1", http_port: int = 0, grpc_port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        http_port: int = 0,
+        grpc_port: int = 0,
+        *,
+        grpc_max_receive_bytes: int = 4 * 1024 * 1024,
+    ) -> None:
         self.host = host
         self.errors: list[str] = []
         #: answer every export with this HTTP status (gRPC: its counterpart), if set
@@ -408,7 +417,10 @@ class OtlpReceiver:
             target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
             name="otlp-receiver-http", daemon=True,
         )
-        self._grpc = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+        self._grpc = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=4),
+            options=[("grpc.max_receive_message_length", grpc_max_receive_bytes)],
+        )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceServicer(self), self._grpc)
         metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
             _MetricsServicer(self), self._grpc

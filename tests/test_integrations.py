@@ -63,7 +63,7 @@ from agentotel._instruments import Instruments
 from agentotel._runtime import Runtime
 from agentotel._settings import resolve
 from agentotel.cost import load_price_table
-from agentotel.integrations import CATALOG, GenAISpanProcessor, Instrumentations, chosen
+from agentotel.integrations import GenAISpanProcessor, Instrumentations, catalog, chosen
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = Path(app.__file__)
@@ -631,7 +631,7 @@ def test_init_enables_every_instrumentation_of_the_imported_libraries(
     assert expected <= set(run.instrumented), run.instrumented
     lines = [e for e in run.log_events() if e.startswith("agentotel: instrumented ")]
     enabled = " ".join(line.partition(";")[0] for line in lines)  # not "when imported: ..."
-    displays = {entry.name: entry.display for entry in CATALOG}
+    displays = {entry.name: entry.display for entry in catalog()}
     for instrumentation in expected:
         assert re.search(rf"[ ,]{re.escape(displays[instrumentation])} [0-9(]", enabled), (
             instrumentation,

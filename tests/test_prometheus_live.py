@@ -61,6 +61,10 @@ EXPECTED_EMPTY: dict[str, str] = {
     "dashboard agentotel-overview / Span p95 duration by span name / A": (
         "traces_span_metrics_* come from the Collector's spanmetrics connector"
     ),
+    "dashboard agentotel-agents-tools / Handoffs per second by source and target agent / A": (
+        "the demo's agents run one after another without handing off;"
+        " tests/test_prometheus_names.py serves agentotel_agent_handoffs_total"
+    ),
     "dashboard agentotel-agents-tools / Memory bytes by store / A": (
         "the demo reports its conversation store's size in records"
         " (agentotel.memory.record.count), not in bytes; tests/test_prometheus_names.py"

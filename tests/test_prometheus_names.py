@@ -3,10 +3,11 @@
 A small application runs in a subprocess: ``agentotel.init()`` with the Prometheus
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
-recorded) and a scored evaluation of it, a tool, a retrieval and a memory search, and two
-memory sizes (records and bytes), logs a line, and flushes every signal over OTLP to the
-test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are recorded); it reports
-process and host metrics (``system_metrics="host"``); then it waits on stdin. Its
+recorded) and a scored evaluation of it, a tool, a handoff, a retrieval and a memory
+search, and two memory sizes (records and bytes), logs a line, and flushes every signal
+over OTLP to the test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are
+recorded); it reports process and host metrics (``system_metrics="host"``); then it waits
+on stdin. Its
 ``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
 "Prometheus name" columns of the documentation's pages (as the site shows them, the
 generated reference tables included), every ``semconv.PROM_*`` constant and every
@@ -64,6 +65,7 @@ with agentotel.workflow("names-check"):
             )
         with agentotel.tool("lookup_order"):
             pass
+        agentotel.handoff("planner", "writer")  # the handoff counter
         with agentotel.retrieval("kb-orders", provider="chroma") as lookup:
             lookup.record_documents(["doc-1"])
         with agentotel.memory("search_memory", store="conversation", memory_type="short_term"):

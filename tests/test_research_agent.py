@@ -458,7 +458,11 @@ def test_disabling_langchain_and_openai_leaves_only_http_and_guardrail_spans(
     assert {span.scope_name for span in run.spans if span.name == "POST"} == {HTTPX_SCOPE}
     assert sum(span.name == "POST" for span in run.spans) == len(run.exchanges)
     assert all(span.is_root for span in run.spans)  # no agent span to hang them under
-    assert "Instrumented: threading, requests, httpx, httpx2\n" in run.completed.stdout
+    # LangGraph's handoffs (Command goto) are agentotel's own: none in this graph
+    assert (
+        "Instrumented: threading, httpx, httpx2, requests, langgraph_handoffs\n"
+        in run.completed.stdout
+    )
     metric_names = {point.name for point in run.points}
     assert sc.METRIC_OPERATION_DURATION not in metric_names
     assert sc.METRIC_TOKEN_USAGE not in metric_names

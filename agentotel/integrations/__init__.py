@@ -10,15 +10,18 @@ operation that was current, with its baggage and conversation id. ``asyncio`` ta
 ``asyncio.to_thread`` copy the context themselves. A ``Thread`` subclass that overrides
 ``run()`` without calling ``Thread.run`` and a ``ProcessPoolExecutor`` are not covered.
 
-``init()`` enables every instrumentation of :data:`~._catalog.CATALOG` whose package and
-target library are importable, on agentotel's tracer, meter and logger providers:
-``init(instrumentations=[...])`` chooses them by name, otherwise
+``init()`` enables every installed instrumentation (:func:`~._catalog.catalog`: the
+``opentelemetry_instrumentor`` entry points, as ``opentelemetry-instrument`` finds them)
+whose target library is importable, on agentotel's tracer, meter and logger providers:
+``init(instrumentations=[...])`` chooses them by entry point name (with the HTTP client
+instrumentation each one's requests go through), otherwise
 ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` (the standard comma list of entry point names)
 turns some off. Each is enabled when the application imports its library (at once for a
 library already imported), so start-up imports nothing the application does not use. A
 library version the instrumentation does not support gives one warning naming both,
-never an exception; one INFO line at start-up lists what was instrumented, with versions,
-and what will be when imported.
+never an exception (unless agentotel's tests cover that version: ``google-genai`` 3.x);
+one INFO line at start-up lists what was instrumented, with versions, and what will be
+when imported.
 Process metrics (CPU, memory, threads, GC; host metrics by setting) come from
 ``opentelemetry-instrumentation-system-metrics``, enabled by :func:`enable_system_metrics`
 (``_system_metrics``): they have no library to wait for.
@@ -43,7 +46,7 @@ from typing import Any
 from agentotel import _runtime, content
 from agentotel._errors import warn_failure
 from agentotel._settings import ConfigError
-from agentotel.integrations._catalog import CATALOG, NAMES, Instrumentation
+from agentotel.integrations._catalog import RULES, Instrumentation, catalog, known_names
 from agentotel.integrations._content import ContentHook
 from agentotel.integrations._sampling import InferenceRecordingSampler, record_dropped_inference
 from agentotel.integrations._spans import GenAISpanProcessor
@@ -51,13 +54,12 @@ from agentotel.integrations._system_metrics import SystemMetrics
 from agentotel.integrations._system_metrics import enable as enable_system_metrics
 
 __all__ = [
-    "CATALOG",
-    "NAMES",
     "Enabled",
     "GenAISpanProcessor",
     "InferenceRecordingSampler",
     "Instrumentations",
     "SystemMetrics",
+    "catalog",
     "check_names",
     "chosen",
     "record_dropped_inference",
@@ -80,22 +82,42 @@ class Enabled:
 def check_names(names: Sequence[str] | None) -> None:
     """Fail fast on ``init(instrumentations=...)`` naming an unknown instrumentation.
 
+    A name of an instrumentation agentotel knows but that is not installed is accepted
+    with one warning naming the extra that installs it.
+
     Raises:
-        ConfigError: a name not in the catalog (the accepted names are listed).
+        ConfigError: a name neither installed nor known (the accepted names are listed).
     """
-    unknown = [name for name in names or () if name not in NAMES]
+    accepted = known_names()
+    unknown = [name for name in names or () if name not in accepted]
     if unknown:
-        raise ConfigError("argument instrumentations", list(names or ()), ", ".join(NAMES))
+        raise ConfigError(
+            "argument instrumentations", list(names or ()), ", ".join(sorted(accepted))
+        )
+    installed = {entry.name for entry in catalog()}
+    for name in names or ():
+        if name not in installed:
+            extra = RULES[name].extra
+            _logger.warning(
+                "agentotel: instrumentation %s is not installed%s",
+                name,
+                f" (pip install 'agentotel[{extra}]')" if extra else "",
+            )
 
 
 def chosen(names: Sequence[str] | None, disabled: Collection[str]) -> list[Instrumentation]:
-    """The catalog entries to try: ``names`` when given, else all but ``disabled`` (``*``
-    disables all, as in ``opentelemetry-instrument``)."""
+    """The installed instrumentations to try: ``names`` (and the HTTP client
+    instrumentations their requests go through, unless ``disabled``) when given, else all
+    but ``disabled`` (``*`` disables all, as in ``opentelemetry-instrument``)."""
     if names is not None:
-        return [entry for entry in CATALOG if entry.name in names]
+        wanted = set(names)
+        for name in names:
+            rule = RULES.get(name)
+            wanted.update(h for h in (rule.http if rule else ()) if h not in disabled)
+        return [entry for entry in catalog() if entry.name in wanted]
     if "*" in disabled:
         return []
-    return [entry for entry in CATALOG if entry.name not in disabled]
+    return [entry for entry in catalog() if entry.name not in disabled]
 
 
 class Instrumentations:
@@ -199,19 +221,39 @@ def _enable_one(
     instrumentor = getattr(importlib.import_module(module_name), class_name)()
     if instrumentor.is_instrumented_by_opentelemetry:
         return None  # the application did it (on its own providers): leave it alone
+    version = _version(entry.distribution)
+    arguments: dict[str, Any] = {
+        "tracer_provider": tracer_provider,
+        "meter_provider": meter_provider,
+        "logger_provider": logger_provider,
+        **dict(entry.options),
+        **({"completion_hook": ContentHook()} if _captures_on_spans() else {}),
+    }
     try:
-        instrumentor.instrument(
-            tracer_provider=tracer_provider,
-            meter_provider=meter_provider,
-            logger_provider=logger_provider,
-            raise_exception_on_conflict=True,
-            **dict(entry.options),
-            **({"completion_hook": ContentHook()} if _captures_on_spans() else {}),
-        )
+        instrumentor.instrument(raise_exception_on_conflict=True, **arguments)
     except DependencyConflictError as conflict:
-        _logger.warning("agentotel: not instrumenting %s: %s", entry.name, conflict.conflict)
-        return None
-    return Enabled(entry, instrumentor, _version(entry.distribution))
+        if not _covered(entry, version):
+            _logger.warning("agentotel: not instrumenting %s: %s", entry.name, conflict.conflict)
+            return None
+        # a version the instrumentation does not declare, which agentotel's tests cover
+        _logger.info(
+            "agentotel: instrumenting %s %s (tested with %s)", entry.name, version, entry.versions
+        )
+        instrumentor.instrument(skip_dep_check=True, **arguments)
+    return Enabled(entry, instrumentor, version)
+
+
+def _covered(entry: Instrumentation, version: str) -> bool:
+    """``version`` of the target is in the range agentotel's tests cover beyond the
+    instrumentation's own (:attr:`Instrumentation.versions`)."""
+    if entry.versions is None:
+        return False
+    from packaging.requirements import Requirement
+
+    try:
+        return Requirement(entry.versions).specifier.contains(version, prereleases=True)
+    except ValueError:
+        return False
 
 
 def _captures_on_spans() -> bool:

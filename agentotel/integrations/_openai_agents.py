@@ -1,4 +1,4 @@
-"""The OpenAI Agents SDK's guardrails as ``apply_guardrail`` spans.
+"""The OpenAI Agents SDK's guardrails and handoffs as agentotel operations.
 
 The official ``opentelemetry-instrumentation-genai-openai-agents`` turns the Agents SDK's
 workflow, agent and function spans into GenAI spans and ignores its guardrail spans (no
@@ -13,6 +13,13 @@ which).
 
 Callbacks for one guardrail span start and end on the same asyncio task (the SDK's own
 rule), so the operation's context is attached and detached there.
+
+The instrumentation ignores the SDK's handoff spans too: :class:`AgentsHandoffProcessor`
+records each as an agentotel handoff (:mod:`agentotel.operations.handoff`: an
+``execute_tool transfer_to_{target}`` span under the source agent's ``invoke_agent`` span,
+one count on ``agentotel.agent.handoffs``) when the SDK's handoff span ends, since the
+SDK learns the target agent only then; the target's ``invoke_agent`` span is linked to
+it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import weakref
 from typing import Any
 
-from agentotel.operations import Guardrail
+from agentotel.operations import Guardrail, handoff
 
 
 class AgentsGuardrailProcessor:
@@ -67,19 +74,51 @@ class AgentsGuardrailProcessor:
         pass
 
 
-class AgentsGuardrailsInstrumentor:
-    """Adds :class:`AgentsGuardrailProcessor` to the Agents SDK's trace processors; the
-    same interface as an OpenTelemetry ``BaseInstrumentor``. The SDK has no call to remove
-    a processor: ``uninstrument`` makes it inert."""
+class AgentsHandoffProcessor:
+    """An Agents SDK ``TracingProcessor``: handoff spans -> agentotel handoffs."""
+
+    def __init__(self) -> None:
+        self.active = True
+
+    def on_trace_start(self, trace: Any) -> None:
+        pass
+
+    def on_trace_end(self, trace: Any) -> None:
+        pass
+
+    def on_span_start(self, span: Any) -> None:
+        pass
+
+    def on_span_end(self, span: Any) -> None:
+        data = span.span_data
+        if self.active and getattr(data, "type", None) == "handoff":
+            if data.from_agent and data.to_agent:
+                handoff(data.from_agent, data.to_agent)
+
+    def shutdown(self) -> None:
+        pass
+
+    def force_flush(self) -> None:
+        pass
+
+
+class _ProcessorInstrumentor:
+    """Adds one agentotel processor to the Agents SDK's trace processors; the same
+    interface as an OpenTelemetry ``BaseInstrumentor``. The SDK has no call to remove a
+    processor: ``uninstrument`` makes it inert."""
 
     is_instrumented_by_opentelemetry = False
-    _processor: AgentsGuardrailProcessor | None = None
+    _processor: Any = None
+
+    @staticmethod
+    def _new_processor() -> Any:
+        raise NotImplementedError
 
     def instrument(self, **_: Any) -> None:
         from agents.tracing import add_trace_processor
 
-        processor = AgentsGuardrailProcessor()
-        add_trace_processor(processor)  # type: ignore[arg-type]
+        processor = self._new_processor()
+        add_trace_processor(processor)
         type(self)._processor = processor
         type(self).is_instrumented_by_opentelemetry = True
 
@@ -88,3 +127,15 @@ class AgentsGuardrailsInstrumentor:
         if processor is not None:
             processor.active = False
         type(self).is_instrumented_by_opentelemetry = False
+
+
+class AgentsGuardrailsInstrumentor(_ProcessorInstrumentor):
+    """Adds :class:`AgentsGuardrailProcessor` to the Agents SDK's trace processors."""
+
+    _new_processor = AgentsGuardrailProcessor
+
+
+class AgentsHandoffsInstrumentor(_ProcessorInstrumentor):
+    """Adds :class:`AgentsHandoffProcessor` to the Agents SDK's trace processors."""
+
+    _new_processor = AgentsHandoffProcessor

@@ -25,6 +25,12 @@ span:
 4. **Content as agentotel captures it.** With agentotel's mode not putting content on
    spans, the content attributes an instrumentation captured anyway (it reads only the
    environment variable) are removed.
+5. **Handoffs read both ways.** A handoff span (``agentotel.handoff.target.agent.name``,
+   :mod:`agentotel.operations.handoff`, whoever recorded it) is remembered by trace and
+   target; the next ``invoke_agent`` span of that agent in that trace to end gets a link
+   to it (attribute ``agentotel.link.handoff``). The target's span may be another
+   instrumentation's (the Agents SDK's, LangGraph's), which agentotel cannot give a link
+   when it starts; at most 1024 handoffs wait for their target.
 
 An inference span is a CLIENT span whose ``gen_ai.operation.name`` is ``chat``,
 ``text_completion``, ``generate_content`` or ``embeddings``. Never raises: a span this
@@ -39,7 +45,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, SpanContext, SpanKind
 
 from agentotel import _readable, _runtime, content
 from agentotel import semconv as sc
@@ -47,6 +53,10 @@ from agentotel._errors import warn_failure
 from agentotel._settings import OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
 
 _CLIENT = SpanKind.CLIENT  # looked up once: an enum member access is a slow path in 3.11
+_INTERNAL = SpanKind.INTERNAL
+_PENDING_HANDOFFS = 1024
+_HANDOFF_SPAN = f"{sc.OP_EXECUTE_TOOL} {sc.HANDOFF_TOOL_PREFIX}"
+_AGENT_SPAN = f"{sc.OP_INVOKE_AGENT} "
 
 #: The variables from which instrumentations take their own content capture mode.
 _CONTENT_VARIABLES = (
@@ -96,6 +106,8 @@ class GenAISpanProcessor(SpanProcessor):
         self._live: dict[int, Span] = {}
         # spans into which a measured (metrics recorded) inner span was merged
         self._measured: set[int] = set()
+        # (trace id, target agent name) -> the handoff span waiting for its target
+        self._handoffs: dict[tuple[int, str], SpanContext] = {}
 
     def add(self, processor: SpanProcessor) -> None:
         """Hand spans to ``processor`` too, after the export processors."""
@@ -110,6 +122,11 @@ class GenAISpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.kind is not _CLIENT and not self._strip_content:
+            if span.kind is _INTERNAL:
+                try:
+                    span = self._handoff_link(span)
+                except Exception:  # noqa: BLE001 - export the span as it is
+                    warn_failure("link a handoff")
             for processor in self._processors:  # the usual span: nothing to add or drop
                 processor.on_end(span)
             return
@@ -131,6 +148,28 @@ class GenAISpanProcessor(SpanProcessor):
         return all(processor.force_flush(timeout_millis) for processor in self._processors)
 
     # -- the work ------------------------------------------------------------------------
+    def _handoff_link(self, span: ReadableSpan) -> ReadableSpan:
+        """Remember a handoff span; link a target agent's span to its handoff. Told by
+        name first: most spans are neither, and reading their attributes costs more."""
+        name = span.name
+        handoffs = self._handoffs
+        if name.startswith(_HANDOFF_SPAN):
+            target = (span.attributes or {}).get(sc.HANDOFF_TARGET_AGENT_NAME)
+            if isinstance(target, str):
+                handoffs[(span.context.trace_id, target)] = span.context
+                if len(handoffs) > _PENDING_HANDOFFS:
+                    handoffs.pop(next(iter(handoffs)), None)
+            return span
+        if not handoffs or not name.startswith(_AGENT_SPAN):
+            return span
+        agent = (span.attributes or {}).get(sc.GEN_AI_AGENT_NAME)
+        handoff = (
+            handoffs.pop((span.context.trace_id, agent), None) if isinstance(agent, str) else None
+        )
+        if handoff is None:
+            return span
+        return _readable.replace(span, links=[*span.links, Link(handoff, {sc.LINK_HANDOFF: True})])
+
     def _handle(self, span: ReadableSpan) -> ReadableSpan | None:
         """The span to export (changed, or as it is), or ``None`` to drop it."""
         live = self._live

@@ -2,7 +2,7 @@
 
 - :mod:`._operation` — :class:`Operation`, the span + metric lifecycle every kind shares;
 - :mod:`.workflow`, :mod:`.agent`, :mod:`.llm`, :mod:`.tool`, :mod:`.guardrail`,
-  :mod:`.retrieval`, :mod:`.memory` — the kinds, each with its factory function
+  :mod:`.retrieval`, :mod:`.memory`, :mod:`.handoff` — the kinds, each with its factory function
   (``agentotel.tool(...)`` is :func:`.tool.tool`);
 - :mod:`.evaluation` — :func:`.evaluation.evaluation`, one evaluation result (an event
   and a metric point, no span);
@@ -16,6 +16,7 @@ from agentotel.operations._operation import Operation
 from agentotel.operations.agent import Agent, agent
 from agentotel.operations.evaluation import evaluation
 from agentotel.operations.guardrail import Guardrail, guardrail
+from agentotel.operations.handoff import Handoff, handoff
 from agentotel.operations.llm import LLMCall, llm
 from agentotel.operations.memory import Memory, MemorySize, memory, memory_size
 from agentotel.operations.retrieval import Retrieval, retrieval
@@ -25,6 +26,7 @@ from agentotel.operations.workflow import Workflow, workflow
 __all__ = [
     "Agent",
     "Guardrail",
+    "Handoff",
     "LLMCall",
     "Memory",
     "MemorySize",
@@ -35,6 +37,7 @@ __all__ = [
     "agent",
     "evaluation",
     "guardrail",
+    "handoff",
     "llm",
     "memory",
     "memory_size",

@@ -22,6 +22,7 @@ from agentotel.operations._operation import (
     put,
     text,
 )
+from agentotel.operations.handoff import handoff
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -42,9 +43,13 @@ class Agent(MessagesOperation):
     Metrics: ``gen_ai.invoke_agent.duration`` (histogram, s; agent name, ``error.type``)
     and ``agentotel.agent.active`` (up-down counter, {invocation}: +1 at start, -1 at end,
     both on the runtime read when the agent was created; agent name).
+
+    ``handoff_from``: the agent that handed control to this one; a handoff
+    (:class:`~agentotel.operations.handoff.Handoff`) is recorded under the current span
+    just before this agent's span starts, and this span is linked to it.
     """
 
-    __slots__ = ("name", "id", "description", "version", "conversation_id")
+    __slots__ = ("name", "id", "description", "version", "conversation_id", "handoff_from")
     _api = "agentotel.agent"
 
     def __init__(
@@ -54,25 +59,29 @@ class Agent(MessagesOperation):
         description: str | None = None,
         version: str | None = None,
         conversation_id: str | None = None,
+        handoff_from: str | None = None,
     ) -> None:
-        super().__init__((name, id, description, version, conversation_id))
+        super().__init__((name, id, description, version, conversation_id, handoff_from))
         if not (  # the usual case checked inline: no call on the hot path
             name.__class__ is str
             and (id is None or id.__class__ is str)
             and (description is None or description.__class__ is str)
             and (version is None or version.__class__ is str)
             and (conversation_id is None or conversation_id.__class__ is str)
+            and (handoff_from is None or handoff_from.__class__ is str)
         ):
             name = text(name, "agentotel.agent(name)")
             id = optional_text(id, "agentotel.agent(id)")  # noqa: A001
             description = optional_text(description, "agentotel.agent(description)")
             version = optional_text(version, "agentotel.agent(version)")
             conversation_id = optional_text(conversation_id, "agentotel.agent(conversation_id)")
+            handoff_from = optional_text(handoff_from, "agentotel.agent(handoff_from)")
         self.name = name
         self.id = id
         self.description = description
         self.version = version
         self.conversation_id = inherited_conversation(conversation_id)
+        self.handoff_from = handoff_from
 
     def _span_name(self) -> str:
         return f"{sc.OP_INVOKE_AGENT} {self.name}"
@@ -89,6 +98,8 @@ class Agent(MessagesOperation):
         )
 
     def _begin(self, *, attach: bool) -> None:
+        if self.handoff_from is not None:
+            handoff(self.handoff_from, self.name, to_id=self.id)
         super()._begin(attach=attach)
         try:
             self._runtime.instruments.agent_active.add(1, {sc.GEN_AI_AGENT_NAME: self.name})
@@ -111,6 +122,7 @@ def agent(
     description: str | None = None,
     version: str | None = None,
     conversation_id: str | None = None,
+    handoff_from: str | None = None,
 ) -> Agent: ...
 @overload
 def agent(name: _F) -> _F: ...
@@ -121,6 +133,7 @@ def agent(
     description: str | None = None,
     version: str | None = None,
     conversation_id: str | None = None,
+    handoff_from: str | None = None,
 ) -> Any:
     """An ``invoke_agent {name}`` span (INTERNAL) and the agent metrics.
 
@@ -129,4 +142,4 @@ def agent(
     """
     if callable(name):
         return Agent(callable_name(name))(name)
-    return Agent(name, id, description, version, conversation_id)
+    return Agent(name, id, description, version, conversation_id, handoff_from)
