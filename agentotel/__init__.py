@@ -8,14 +8,15 @@ metrics, named after the OpenTelemetry GenAI semantic conventions (names in
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
 async generators). :func:`evaluation` records how good an operation's output was (an
 event parented to its span, and a score histogram). ``Telemetry.health()`` reports on the
-export pipeline itself (:class:`Health`). At run time nothing here raises into
-the application; only :func:`init` may raise :class:`ConfigError`, for an invalid
-argument.
+export pipeline itself (:class:`Health`); :func:`flush` exports what is buffered, and
+:func:`serverless` does so after each invocation of a serverless handler. At run time
+nothing here raises into the application; only :func:`init` may raise
+:class:`ConfigError`, for an invalid argument.
 """
 
 from agentotel._health import Health, SignalHealth
 from agentotel._settings import ConfigError
-from agentotel._setup import Telemetry, __version__, init, shutdown
+from agentotel._setup import Telemetry, __version__, flush, init, serverless, shutdown
 from agentotel.logging import get_logger
 from agentotel.operations import (
     Agent,
@@ -55,6 +56,7 @@ __all__ = [
     "__version__",
     "agent",
     "evaluation",
+    "flush",
     "get_logger",
     "guardrail",
     "init",
@@ -62,6 +64,7 @@ __all__ = [
     "memory",
     "memory_size",
     "retrieval",
+    "serverless",
     "shutdown",
     "tool",
     "workflow",
