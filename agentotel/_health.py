@@ -656,6 +656,11 @@ class Monitor:
         what to do): ``health()`` is never ``ok`` from now on; said once."""
         _metrics_unserved(self, reason)
 
+    def exporters(self) -> list[Any]:
+        """The OTLP exporters watched."""
+        with self._lock:
+            return [exporter for _, exporter, _ in self._exports]
+
     def _first_failure(self, signal: str, error_type: str) -> None:
         _first_failure(self, signal, error_type)
 
@@ -725,8 +730,8 @@ def first_failure_line(signal: str, endpoint: str, source: str, error_type: str)
                     "logs": "OTEL_LOGS_EXPORTER"}[signal]
         line += (
             ": no OpenTelemetry Collector is listening there; start the local stack with "
-            f"`make up`, point {source} at your Collector, or set {variable}=console to see "
-            f"{signal} here"
+            f"`make up`, point {source.split()[0]} at your Collector, or set "
+            f"{variable}=console to see {signal} here"
         )
     return line + "; later failures are counted in health(), not logged"
 

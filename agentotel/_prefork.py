@@ -11,7 +11,9 @@ reader's threads in each child and gives it its own ``service.instance.id``;
   aggregations the child inherited are emptied (every reader: OTLP, Prometheus), so the
   child's first export counts what the child recorded, and the parent's are counted once,
   by the parent;
-- ``process.pid`` on the resource is the child's.
+- ``process.pid`` on the resource is the child's;
+- the OTLP exporters get connections of their own (:func:`reconnect`): a connection
+  inherited from the parent would carry both processes' requests.
 
 **One /metrics for the whole server.** Each worker records its own measurements and a
 Prometheus scrape reaches one process. ``prometheus_client`` solves this for its own
@@ -41,7 +43,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -121,6 +123,34 @@ def after_fork_in_child(meter_provider: MeterProvider, providers: Sequence[Any])
                 update(pid)
             except Exception:  # noqa: BLE001
                 log_throttled(_logger, "agentotel: cannot set process.pid after a fork")
+
+
+def reconnect(exporters: Iterable[Any]) -> None:
+    """In a child just forked: OTLP exporters with connections of their own.
+
+    An OTLP/HTTP exporter's ``requests`` session keeps its connection to the Collector
+    open between exports; the child inherits that socket, and the parent's and the child's
+    requests would interleave on it (the Collector answers 400, both lose batches). The
+    child's pools are made anew (with the same settings; the inherited sockets are left to
+    the parent, not closed). An OTLP/gRPC exporter gets a new channel. Never raises."""
+    for exporter in exporters:
+        try:
+            session = getattr(getattr(getattr(exporter, "_client", None), "_transport", None),
+                              "_session", None)
+            if session is not None:
+                for adapter in session.adapters.values():
+                    adapter.init_poolmanager(
+                        adapter._pool_connections, adapter._pool_maxsize, block=adapter._pool_block
+                    )
+                    adapter.proxy_manager = {}
+            elif callable(getattr(exporter, "_initialize_channel_and_stub", None)):
+                exporter._initialize_channel_and_stub()
+        except Exception:  # noqa: BLE001
+            log_throttled(
+                _logger,
+                "agentotel: cannot give an OTLP exporter its own connection after a fork; "
+                "its exports may fail in this process",
+            )
 
 
 def _empty_aggregations(meter_provider: MeterProvider) -> None:

@@ -132,6 +132,7 @@ class Providers:
         owned = [p for name, p in self._each() if self.owned.get(name)]
         if self.owned.get("metrics"):
             _prefork.after_fork_in_child(self.meter_provider, owned)
+        _prefork.reconnect(self.monitor.exporters())
         if self.prometheus_server is not None:
             server, _thread = self.prometheus_server
             self.prometheus_server = None
