@@ -726,12 +726,10 @@ def first_failure_line(signal: str, endpoint: str, source: str, error_type: str)
     """The one line said at the first failed export: where, why, and what to do."""
     line = f"agentotel: cannot export {signal} to {endpoint} ({error_type}; set by {source})"
     if error_type in _REFUSED:
-        variable = {"traces": "OTEL_TRACES_EXPORTER", "metrics": "OTEL_METRICS_EXPORTER",
-                    "logs": "OTEL_LOGS_EXPORTER"}[signal]
         line += (
             ": no OpenTelemetry Collector is listening there; start the local stack with "
             f"`make up`, point {source.split()[0]} at your Collector, or set "
-            f"{variable}=console to see {signal} here"
+            "OTEL_TRACES_EXPORTER=console to see traces here"
         )
     return line + "; later failures are counted in health(), not logged"
 
