@@ -23,6 +23,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 import threading
 import time
 import weakref
@@ -322,9 +323,11 @@ def span_processors(
                 monitor.watch_processor("traces", batch)
             processors.append(batch)
         elif name == "console":
-            processors.append(SimpleSpanProcessor(wrap(ConsoleSpanExporter())))
+            processors.append(
+                SimpleSpanProcessor(wrap(ConsoleSpanExporter(**console_out(settings))))
+            )
         elif name == "agentotel_console":
-            tree = TreeConsoleSpanExporter()
+            tree = TreeConsoleSpanExporter(**console_out(settings))
             if trees is not None:
                 trees.append(tree)
             processors.append(SimpleSpanProcessor(wrap(tree)))
@@ -350,7 +353,7 @@ def metric_readers(
         elif name == "console":
             readers.append(
                 PeriodicExportingMetricReader(
-                    ConsoleMetricExporter(),
+                    ConsoleMetricExporter(**console_out(settings)),
                     export_interval_millis=settings.metric_export_interval_s * 1000,
                 )
             )
@@ -434,8 +437,18 @@ def log_processors(
                 monitor.watch_processor("logs", batch)
             processors.append(batch)
         elif name == "console":
-            processors.append(SimpleLogRecordProcessor(wrap(ConsoleLogRecordExporter())))
+            processors.append(
+                SimpleLogRecordProcessor(
+                    wrap(ConsoleLogRecordExporter(**console_out(settings)))
+                )
+            )
     return processors
+
+
+def console_out(settings: Settings) -> dict[str, Any]:
+    """The console exporters' ``out``: standard error with
+    ``AGENTOTEL_CONSOLE_STREAM=stderr``, else their default (standard output)."""
+    return {"out": sys.stderr} if settings.console_stream == "stderr" else {}
 
 
 def _same(exporter: _E) -> _E:

@@ -163,3 +163,23 @@ def test_a_child_process_reports_under_its_own_service_name(
         "execute_tool parent_tool": "agent-app",
         "execute_tool child_tool": "weather-tool-server",
     }
+
+
+def test_a_stdio_child_keeps_console_exporters_off_its_stdout() -> None:
+    child = textwrap.dedent(
+        """
+        import sys, agentotel
+        agentotel.init(service_name="stdio-server", metrics_exporter="none", logs_exporter="none")
+        with agentotel.tool("answer"):
+            sys.stdout.write('{"jsonrpc": "2.0", "id": 1, "result": {}}\\n')
+        agentotel.shutdown()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTOTEL_"))}
+    env.update(OTEL_TRACES_EXPORTER="console", AGENTOTEL_CONSOLE_STREAM="stderr")
+
+    result = subprocess.run([sys.executable, "-c", child], cwd=REPO_ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.stdout == '{"jsonrpc": "2.0", "id": 1, "result": {}}\n'
+    assert '"name": "execute_tool answer"' in result.stderr
