@@ -370,8 +370,9 @@ class _ExportOperations:
         error_type = _error_type(result)
         if error_type is None and self.retries_abandoned:
             # the exporter's "shutdown in progress, aborting retry" path records no error;
-            # retries are abandoned only for an endpoint that never took an export
-            error_type = self._state.last_error or sc.ERROR_TYPE_OTHER
+            # retries are abandoned only for an endpoint that never took an export, so an
+            # export after earlier refusals most likely was refused too
+            error_type = self._state.last_error
         self._state.export_finished(num_items, error_type)
         if error_type is not None and self._on_failure is not None:
             self._on_failure(error_type)
@@ -491,6 +492,7 @@ class Monitor:
         self._exports: list[tuple[str, Any, _ExportOperations]] = []
         self._failure_reported = False
         self._endpoints: dict[str, tuple[str, str]] = {}
+        self._queues: list[_ExactQueue] = []
 
     def attach(self, meter_provider: MeterProvider) -> None:
         """The meter provider the pipeline's metrics are recorded on. The instruments are
@@ -598,6 +600,7 @@ class Monitor:
         metrics = _ProcessorMetrics(inner, state, exact_queue_full=exact)
         if exact:  # empty: nothing has been queued yet
             queue = batch._queue = _ExactQueue(queue.maxlen, metrics.evicted)
+            self._queues.append(queue)
         state.queue_size = lambda: len(queue)
         batch._metrics = metrics
 
@@ -655,6 +658,15 @@ class Monitor:
         """This process's measurements are on no ``/metrics`` (``reason`` says why and
         what to do): ``health()`` is never ``ok`` from now on; said once."""
         _metrics_unserved(self, reason)
+
+    def after_fork_in_child(self) -> None:
+        """New locks in a forked child (one held by a parent's thread at the fork stays
+        held in the child)."""
+        self._lock = threading.Lock()
+        for state in self._states.values():
+            state._lock = threading.Lock()
+        for queue in self._queues:
+            queue._lock = threading.Lock()
 
     def exporters(self) -> list[Any]:
         """The OTLP exporters watched."""

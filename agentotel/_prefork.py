@@ -108,6 +108,7 @@ def after_fork_in_child(meter_provider: MeterProvider, providers: Sequence[Any])
     Never raises (the fork is the application's)."""
     try:
         _empty_aggregations(meter_provider)
+        _new_reader_locks(meter_provider)
     except Exception:  # noqa: BLE001
         log_throttled(
             _logger,
@@ -151,6 +152,19 @@ def reconnect(exporters: Iterable[Any]) -> None:
                 "agentotel: cannot give an OTLP exporter its own connection after a fork; "
                 "its exports may fail in this process",
             )
+
+
+def _new_reader_locks(meter_provider: MeterProvider) -> None:
+    """The readers' export locks new (the SDK restarts a periodic reader's thread after a
+    fork, not its lock: held by the parent's thread mid-export at the fork, it would stop
+    the child's exports for good); the multiprocess writer starts on its own files."""
+    readers: Any = meter_provider._sdk_config.metric_readers  # type: ignore[attr-defined]
+    for reader in readers:
+        if hasattr(reader, "_export_lock"):
+            reader._export_lock = threading.Lock()
+        exporter = getattr(reader, "_exporter", None)
+        if isinstance(exporter, MultiprocessMetricExporter):
+            exporter.after_fork_in_child()
 
 
 def _empty_aggregations(meter_provider: MeterProvider) -> None:
@@ -234,6 +248,13 @@ class MultiprocessMetricExporter(MetricExporter):
 
     def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
         pass
+
+    def after_fork_in_child(self) -> None:
+        """New lock and file values: the child writes its own files (by pid), and a lock
+        the parent held at the fork is not held here."""
+        self._lock = threading.Lock()
+        self._values = {}
+        self._value_class = None
 
     # -- writing -----------------------------------------------------------------------
     def _write(self, metric: Metric, scope: Mapping[str, str]) -> None:

@@ -130,6 +130,7 @@ class Providers:
         ``health()`` says so when they are not."""
         if not self.monitor.live:
             return
+        self.monitor.after_fork_in_child()
         owned = [p for name, p in self._each() if self.owned.get(name)]
         if self.owned.get("metrics"):
             _prefork.after_fork_in_child(self.meter_provider, owned)
