@@ -158,8 +158,8 @@ def _new_reader_locks(meter_provider: MeterProvider) -> None:
     """The readers' export locks new (the SDK restarts a periodic reader's thread after a
     fork, not its lock: held by the parent's thread mid-export at the fork, it would stop
     the child's exports for good); the multiprocess writer starts on its own files."""
-    readers: Any = meter_provider._sdk_config.metric_readers  # type: ignore[attr-defined]
-    for reader in readers:
+    consumer: Any = meter_provider._measurement_consumer
+    for reader in list(consumer._reader_storages):
         if hasattr(reader, "_export_lock"):
             reader._export_lock = threading.Lock()
         exporter = getattr(reader, "_exporter", None)

@@ -311,7 +311,7 @@ def test_otlp_metrics_count_every_workers_requests_once(
 
     server.receiver.wait_for(lambda: sum(per_instance().values()) == server.sent, DEADLINE_S)
 
-    assert sum(per_instance().values()) == server.sent, per_instance()
+    assert sum(per_instance().values()) == server.sent, (per_instance(), server.log)
 
 
 @pytest.mark.parametrize("name", PRELOADED)
