@@ -8,9 +8,10 @@ the matching metrics, named after the OpenTelemetry GenAI semantic conventions (
 Each instrument is a context manager and a decorator (sync, ``async def``, generators,
 async generators). :func:`evaluation` records how good an operation's output was (an
 event parented to its span, and a score histogram). ``Telemetry.health()`` reports on the
-export pipeline itself (:class:`Health`). At run time nothing here raises into
-the application; only :func:`init` may raise :class:`ConfigError`, for an invalid
-argument.
+export pipeline itself (:class:`Health`); :func:`flush` exports what is buffered, and
+:func:`serverless` does so after each invocation of a serverless handler. At run time
+nothing here raises into the application; only :func:`init` may raise
+:class:`ConfigError`, for an invalid argument.
 
 ``import agentotel`` loads the instruments only: the pipeline (:func:`init` and what it
 builds: settings, providers, exporters, redaction, logging, the instrumentations) is
@@ -50,7 +51,7 @@ from agentotel.operations import (
 if TYPE_CHECKING:
     from agentotel._health import Health, SignalHealth
     from agentotel._settings import ConfigError
-    from agentotel._setup import Telemetry, init, shutdown
+    from agentotel._setup import Telemetry, flush, init, serverless, shutdown
     from agentotel.logging import get_logger
 
 #: the public names loaded on first use, and their modules
@@ -59,8 +60,10 @@ _LAZY = {
     "Health": "agentotel._health",
     "SignalHealth": "agentotel._health",
     "Telemetry": "agentotel._setup",
+    "flush": "agentotel._setup",
     "get_logger": "agentotel.logging",
     "init": "agentotel._setup",
+    "serverless": "agentotel._setup",
     "shutdown": "agentotel._setup",
 }
 
@@ -93,6 +96,7 @@ __all__ = [
     "__version__",
     "agent",
     "evaluation",
+    "flush",
     "get_logger",
     "guardrail",
     "handoff",
@@ -101,6 +105,7 @@ __all__ = [
     "memory",
     "memory_size",
     "retrieval",
+    "serverless",
     "shutdown",
     "tool",
     "workflow",

@@ -207,6 +207,15 @@ class _SignalState:
                 self._last_error = error_type
                 self._last_loss = time.monotonic()
 
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    def never_delivered(self) -> bool:
+        """Nothing exported yet, and every failure so far a refused connection."""
+        with self._lock:
+            return self._last_success is None and set(self._errors) <= _REFUSED
+
     def dropped(self, items: int, error_type: str) -> None:
         with self._lock:
             self._dropped += items
@@ -322,10 +331,14 @@ class _ExportOperations:
         state: _SignalState,
         instruments: Callable[[], _ExporterInstruments | None],
         attributes: Mapping[str, Any],
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
         self._state = state
         self._instruments = instruments
         self._attributes = dict(attributes)
+        self._on_failure = on_failure
+        #: set when the retries were abandoned at shutdown (:func:`_abandon_retries`)
+        self.retries_abandoned = False
 
     @contextlib.contextmanager
     def export_operation(self, num_items: int) -> Iterator[_ExportResult]:
@@ -354,7 +367,14 @@ class _ExportOperations:
         duration_s: float,
     ) -> None:
         error_type = _error_type(result)
+        if error_type is None and self.retries_abandoned:
+            # the exporter's "shutdown in progress, aborting retry" path records no error;
+            # retries are abandoned only for an endpoint that never took an export, so an
+            # export after earlier refusals most likely was refused too
+            error_type = self._state.last_error
         self._state.export_finished(num_items, error_type)
+        if error_type is not None and self._on_failure is not None:
+            self._on_failure(error_type)
         if instruments is None:
             return
         attributes = self._attributes
@@ -434,6 +454,11 @@ class Monitor:
         self._lock = threading.Lock()
         self.counts = PipelineCounts()
         self.live = True
+        self._unserved: str | None = None
+        self._exports: list[tuple[str, Any, _ExportOperations]] = []
+        self._failure_reported = False
+        self._endpoints: dict[str, tuple[str, str]] = {}
+        self._queues: list[_ExactQueue] = []
 
     def attach(self, meter_provider: MeterProvider) -> None:
         """The meter provider the pipeline's metrics are recorded on. The instruments are
@@ -464,9 +489,20 @@ class Monitor:
     # ------------------------------------------------------------------- hooks
 
     def watch_exporter(
-        self, signal: Signal, exporter: Any, *, protocol: str, endpoint: str
+        self,
+        signal: Signal,
+        exporter: Any,
+        *,
+        protocol: str,
+        endpoint: str,
+        endpoint_source: str = "OTEL_EXPORTER_OTLP_ENDPOINT",
     ) -> None:
-        """Put agentotel's export hook into an OTLP exporter of ``signal``."""
+        """Put agentotel's export hook into an OTLP exporter of ``signal``; its failures
+        are counted, the first one said in one line (:meth:`_first_failure`), none logged
+        per batch (:func:`quiet_exporter_loggers`). ``endpoint_source`` names what set the
+        endpoint (a variable, or ``init(endpoint=...)``)."""
+        quiet_exporter_loggers()
+        self._endpoints[signal] = (endpoint, endpoint_source)
         state = self._state(signal)
         state.endpoint_host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
         if not _has(exporter, "_metrics", "export_operation"):
@@ -476,9 +512,15 @@ class Monitor:
             **self._component(sc.OTLP_EXPORTER_COMPONENT_TYPES[(signal, protocol)]),
             **_server_attributes(endpoint, grpc=protocol == "grpc"),
         }
-        exporter._metrics = _ExportOperations(
-            state, lambda: self._exporter_instruments(signal), attributes
+        operations = _ExportOperations(
+            state,
+            lambda: self._exporter_instruments(signal),
+            attributes,
+            on_failure=lambda error_type: self._first_failure(signal, error_type),
         )
+        exporter._metrics = operations
+        with self._lock:
+            self._exports.append((signal, exporter, operations))
 
     def _component(self, component_type: str) -> dict[str, str]:
         """``otel.component.type`` / ``otel.component.name`` of the next part of that type
@@ -513,11 +555,11 @@ class Monitor:
         )
         if exact:  # empty: nothing has been queued yet
             queue = batch._queue = _ExactQueue(queue.maxlen, counts.evicted)
+            self._queues.append(queue)
         counts.register_queue_size(lambda: len(queue))
         state.queue_size = counts.queue_size
         batch._metrics = counts
-        if self.record_metrics:
-            self.counts.processors.append(counts)
+        self.counts.processors.append(counts)  # reported only when record_metrics
 
     def enable_tracer_metrics(self, tracer: Any) -> None:
         """Count a tracer's spans (``otel.sdk.span.started`` / ``.live``): agentotel's
@@ -565,6 +607,38 @@ class Monitor:
         except Exception:  # noqa: BLE001
             _skipped("the metric readers' SDK metrics")
 
+    # ------------------------------------------------------------------- process models
+
+    def metrics_unserved(self, reason: str) -> None:
+        """This process's measurements are on no ``/metrics`` (``reason`` says why and
+        what to do): ``health()`` is never ``ok`` from now on; said once."""
+        _metrics_unserved(self, reason)
+
+    def after_fork_in_child(self) -> None:
+        """New locks in a forked child (one held by a parent's thread at the fork stays
+        held in the child)."""
+        self._lock = threading.Lock()
+        for state in self._states.values():
+            state._lock = threading.Lock()
+        for queue in self._queues:
+            queue._lock = threading.Lock()
+        self.counts.after_fork_in_child()
+
+    def exporters(self) -> list[Any]:
+        """The OTLP exporters watched."""
+        with self._lock:
+            return [exporter for _, exporter, _ in self._exports]
+
+    def _first_failure(self, signal: str, error_type: str) -> None:
+        _first_failure(self, signal, error_type)
+
+    def stop_retrying_if_never_delivered(self) -> None:
+        """At shutdown: see :func:`_abandon_retries`. Never raises."""
+        try:
+            _abandon_retries(self)
+        except Exception:  # noqa: BLE001
+            _skipped("the OTLP exporters' retry switch")
+
     # ------------------------------------------------------------------- health
 
     def health(self) -> Health:
@@ -573,10 +647,108 @@ class Monitor:
             with self._lock:
                 states = dict(self._states)
             signals = {name: states[name].snapshot() for name in sorted(states)}
-            return _overall(signals, live=self.live)
+            return _unserved(_overall(signals, live=self.live), self._unserved)
         except Exception:  # noqa: BLE001 - health never raises
             log_throttled(_logger, "agentotel: computing health failed")
             return Health("degraded", "health could not be computed", self.live, self.live)
+
+
+# --------------------------------------------------------------------------- process models
+
+
+#: ``error.type`` values of an export that found nothing listening at the endpoint
+_REFUSED = frozenset({"ConnectionError", "UNAVAILABLE"})
+
+#: the OTLP exporters' loggers (opentelemetry-exporter-otlp 1.45)
+_EXPORTER_LOGGERS = (
+    "opentelemetry.exporter.otlp.proto.http.trace_exporter",
+    "opentelemetry.exporter.otlp.proto.http.metric_exporter",
+    "opentelemetry.exporter.otlp.proto.http._log_exporter",
+    "opentelemetry.exporter.otlp.proto.grpc.exporter",
+    "opentelemetry.exporter.otlp.common.http",
+)
+#: the exporters' lines about a failed, retried or abandoned export
+_FAILURE_LINES = ("Failed to export", "Transient error", "Shutdown in progress, aborting retry")
+
+
+class _CountedNotLogged(logging.Filter):
+    """Drops the OTLP exporters' per-batch failure and retry lines: agentotel counts every
+    failed export (``health()``, ``otel.sdk.exporter.*``) and says the first in one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(_FAILURE_LINES)
+
+
+_QUIET = _CountedNotLogged()
+
+
+def quiet_exporter_loggers() -> None:
+    """Put :class:`_CountedNotLogged` on the OTLP exporters' loggers (idempotent)."""
+    for name in _EXPORTER_LOGGERS:
+        logger = logging.getLogger(name)
+        if _QUIET not in logger.filters:
+            logger.addFilter(_QUIET)
+
+
+def first_failure_line(signal: str, endpoint: str, source: str, error_type: str) -> str:
+    """The one line said at the first failed export: where, why, and what to do."""
+    line = f"agentotel: cannot export {signal} to {endpoint} ({error_type}; set by {source})"
+    if error_type in _REFUSED:
+        line += (
+            ": no OpenTelemetry Collector is listening there; start the local stack with "
+            f"`make up`, point {source.split()[0]} at your Collector, or set "
+            "OTEL_TRACES_EXPORTER=console to see traces here"
+        )
+    return line + "; later failures are counted in health(), not logged"
+
+
+def _unserved(health: Health, reason: str | None) -> Health:
+    """``health``, never ``ok`` while this process's measurements are on no ``/metrics``."""
+    if reason is None or not health.live:
+        return health
+    why = f"metrics: {reason}"
+    status: Status = "down" if health.status == "down" else "degraded"
+    return Health(status, "; ".join(r for r in (health.reason, why) if r), health.live,
+                  health.ready, health.signals)
+
+
+def _metrics_unserved(monitor: Monitor, reason: str) -> None:
+    monitor._unserved = reason
+    log_throttled(_logger, f"agentotel: {reason}")
+
+
+def _first_failure(monitor: Monitor, signal: str, error_type: str) -> None:
+    with monitor._lock:
+        if monitor._failure_reported:
+            return
+        monitor._failure_reported = True
+    endpoint, source = monitor._endpoints.get(
+        signal, ("the OTLP endpoint", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    _logger.warning(first_failure_line(signal, endpoint, source, error_type))
+
+
+def _abandon_retries(monitor: Monitor) -> None:
+    """Before the last exports at shutdown: an OTLP exporter whose endpoint never took an
+    export and only ever refused the connection makes each last export once, with no
+    retry and no backoff wait (one waiting now wakes up); others keep their retries,
+    within the export timeout."""
+    with monitor._lock:
+        exports = list(monitor._exports)
+    for signal, exporter, operations in exports:
+        if not monitor._state(signal).never_delivered():
+            continue
+        operations.retries_abandoned = True
+        client = getattr(exporter, "_client", None)
+        event = getattr(client, "_shutdown_event", None)  # OTLP/HTTP
+        if event is None:  # OTLP/gRPC: UNAVAILABLE no longer retried
+            event = getattr(exporter, "_shutdown_in_progress", None)
+            if hasattr(exporter, "_retryable_error_codes"):
+                exporter._retryable_error_codes = frozenset()
+        if isinstance(event, threading.Event):
+            event.set()
+        else:
+            _skipped(f"the {signal} OTLP exporter's retry switch")
 
 
 def _overall(signals: Mapping[str, SignalHealth], *, live: bool) -> Health:

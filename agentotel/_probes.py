@@ -116,11 +116,11 @@ def asgi_app(health: HealthSource) -> ASGIApp:
 
 
 def serve_metrics_and_probes(
-    host: str, port: int, health: HealthSource
+    host: str, port: int, health: HealthSource, registry: Any = None
 ) -> tuple[WSGIServer, threading.Thread]:
-    """Serve the Prometheus exposition of ``prometheus_client``'s default registry (any
-    path but the probes, as ``prometheus_client.start_http_server`` does) plus
-    ``/health`` and ``/ready``, on a daemon thread.
+    """Serve the Prometheus exposition of ``registry`` (default: ``prometheus_client``'s
+    default registry) on any path but the probes, as ``prometheus_client.start_http_server``
+    does, plus ``/health`` and ``/ready``, on a daemon thread.
 
     Returns ``(server, thread)``; ``server.shutdown()`` and ``server.server_close()`` stop
     it. Raises ``OSError`` when the address cannot be bound. (The server's modules are
@@ -129,13 +129,13 @@ def serve_metrics_and_probes(
     from socketserver import ThreadingMixIn
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-    from prometheus_client import make_wsgi_app
+    from prometheus_client import REGISTRY, make_wsgi_app
 
     class QuietHandler(WSGIRequestHandler):
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
             pass
 
-    metrics = make_wsgi_app()
+    metrics = make_wsgi_app(REGISTRY if registry is None else registry)
     probes = wsgi_app(health)
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:

@@ -23,8 +23,11 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -39,6 +42,7 @@ from opentelemetry.sdk._logs.export import (
     LogRecordExporter,
     SimpleLogRecordProcessor,
 )
+from opentelemetry.sdk.environment_variables import OTEL_EXPORTER_OTLP_ENDPOINT
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     ConsoleMetricExporter,
@@ -55,12 +59,13 @@ from opentelemetry.sdk.trace.export import (
 )
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from agentotel import _prefork
 from agentotel import semconv as sc
 from agentotel._bounded import SizeBoundedLogRecordExporter, SizeBoundedSpanExporter
 from agentotel._health import Monitor, MonitoredTracerProvider, duration_views
 from agentotel._probes import serve_metrics_and_probes
 from agentotel._ratelimit import log_throttled
-from agentotel._settings import Settings, Signal
+from agentotel._settings import _PER_SIGNAL, Settings, Signal
 from agentotel.console import EvaluationConsoleProcessor, TreeConsoleSpanExporter
 
 _logger = logging.getLogger("agentotel")
@@ -77,6 +82,8 @@ class Providers:
     owned: dict[str, bool] = field(default_factory=dict)
     prometheus_server: Any = None
     monitor: Monitor = field(default_factory=lambda: Monitor(record_metrics=False))
+    #: the ``prometheus`` exporter writes into ``PROMETHEUS_MULTIPROC_DIR`` (pre-fork mode)
+    multiprocess: bool = False
 
     def _each(self) -> list[tuple[str, Any]]:
         return [
@@ -95,7 +102,12 @@ class Providers:
         return all(r is True for r in results)
 
     def shutdown(self, timeout_s: float) -> None:
-        """Shut down the providers agentotel owns, in parallel, within ``timeout_s`` seconds."""
+        """Shut down the providers agentotel owns, in parallel, within ``timeout_s`` seconds.
+
+        An OTLP exporter that has never delivered anything and was only ever refused (no
+        Collector listening) tries the last batches once, without retrying: exit is not
+        held up for the export timeout by an endpoint that is not there."""
+        self.monitor.stop_retrying_if_never_delivered()
         calls: list[Callable[[], Any]] = []
         for name, provider in self._each():
             if not self.owned.get(name):
@@ -111,6 +123,34 @@ class Providers:
             self.prometheus_server = None
         _in_parallel(calls, timeout_s)
         self.monitor.close()
+
+    def after_fork_in_child(self) -> None:
+        """In a worker forked after ``init()``: its own metrics and ``process.pid``
+        (:func:`agentotel._prefork.after_fork_in_child`); the parent's ``/metrics`` server
+        is not this process's (it has no thread here: the parent serves it), so this
+        process's measurements are served only through ``PROMETHEUS_MULTIPROC_DIR``, and
+        ``health()`` says so when they are not."""
+        if not self.monitor.live:
+            return
+        self.monitor.after_fork_in_child()
+        owned = [p for name, p in self._each() if self.owned.get(name)]
+        if self.owned.get("metrics"):
+            _prefork.after_fork_in_child(self.meter_provider, owned)
+        _prefork.reconnect(self.monitor.exporters())
+        if self.prometheus_server is not None:
+            server, _thread = self.prometheus_server
+            self.prometheus_server = None
+            try:
+                server.socket.close()  # the child's copy of the parent's listening socket
+            except OSError:
+                pass
+            if not self.multiprocess:
+                self.monitor.metrics_unserved(
+                    f"this process (pid {os.getpid()}) was forked from the one serving "
+                    f"/metrics on port {server.server_port}, which serves only its own "
+                    f"measurements; set {_prefork.PROMETHEUS_MULTIPROC_DIR} to serve every "
+                    "worker's"
+                )
 
 
 def _in_parallel(calls: Sequence[Callable[[], Any]], timeout_s: float) -> list[Any]:
@@ -140,9 +180,12 @@ def build_resource(settings: Settings) -> Resource:
     """Resource from ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME`` and arguments.
 
     Precedence: ``service_name``/``service_version``/``environment`` > ``resource_attributes``
-    > the SDK's detectors. ``environment`` sets ``deployment.environment.name``.
+    > the SDK's detectors. ``environment`` sets ``deployment.environment.name``; the
+    process's ``process.pid`` is added (a forked worker gets its own, see
+    :mod:`agentotel._prefork`), and the SDK adds ``service.instance.id``.
     """
     attributes: dict[str, Any] = dict(settings.resource_attributes or {})
+    attributes.setdefault(sc.PROCESS_PID, os.getpid())
     for key, value in (
         (sc.SERVICE_NAME, settings.service_name),
         (sc.SERVICE_VERSION, settings.service_version),
@@ -216,8 +259,24 @@ def _watched(exporter: _E, settings: Settings, signal: Signal, monitor: Monitor 
             exporter,
             protocol=otlp.protocol,
             endpoint=str(_otlp_kwargs(settings, signal)["endpoint"]),
+            endpoint_source=endpoint_source(settings, signal),
         )
     return exporter
+
+
+def endpoint_source(settings: Settings, signal: Signal) -> str:
+    """What set ``signal``'s OTLP endpoint: the variable, ``init(endpoint=...)``, or
+    nothing (the default, which ``OTEL_EXPORTER_OTLP_ENDPOINT`` changes)."""
+    endpoint = settings.otlp(signal).endpoint
+    own = _PER_SIGNAL["ENDPOINT"][signal]
+    general = os.environ.get(OTEL_EXPORTER_OTLP_ENDPOINT, "").strip().rstrip("/")
+    if endpoint is None:
+        return f"{OTEL_EXPORTER_OTLP_ENDPOINT} (unset: the default)"
+    if os.environ.get(own, "").strip().rstrip("/") == endpoint:
+        return own
+    if general and endpoint in (general, f"{general}/v1/{signal}"):
+        return OTEL_EXPORTER_OTLP_ENDPOINT
+    return "init(endpoint=...)"
 
 
 def batch_span_processor(
@@ -266,9 +325,11 @@ def span_processors(
                 monitor.watch_processor("traces", batch)
             processors.append(batch)
         elif name == "console":
-            processors.append(SimpleSpanProcessor(wrap(ConsoleSpanExporter())))
+            processors.append(
+                SimpleSpanProcessor(wrap(ConsoleSpanExporter(**console_out(settings))))
+            )
         elif name == "agentotel_console":
-            tree = TreeConsoleSpanExporter()
+            tree = TreeConsoleSpanExporter(**console_out(settings))
             if trees is not None:
                 trees.append(tree)
             processors.append(SimpleSpanProcessor(wrap(tree)))
@@ -277,38 +338,59 @@ def span_processors(
 
 def metric_readers(
     settings: Settings, monitor: Monitor | None = None
-) -> tuple[list[MetricReader], Any]:
-    """The metric readers, and the Prometheus ``(server, thread)`` (or ``None``); the
-    server answers ``/health`` and ``/ready`` from ``monitor`` too."""
+) -> tuple[list[MetricReader], Any, bool]:
+    """The metric readers, the Prometheus ``(server, thread)`` (or ``None``), and whether
+    the Prometheus exporter is in pre-fork (multiprocess) mode; the server answers
+    ``/health`` and ``/ready`` from ``monitor`` too.
+
+    With ``PROMETHEUS_MULTIPROC_DIR`` set, this process writes its measurements into that
+    directory and ``/metrics`` serves every process's (:mod:`agentotel._prefork`); a port
+    already taken is then another worker of the same server serving them all."""
     readers: list[MetricReader] = []
     server = None
+    multiproc_dir = _prefork.multiproc_dir() if "prometheus" in settings.metrics_exporter else None
     for name in settings.metrics_exporter:
         if name == "otlp":
             readers.append(otlp_metric_reader(settings, monitor))
         elif name == "console":
             readers.append(
                 PeriodicExportingMetricReader(
-                    ConsoleMetricExporter(),
+                    ConsoleMetricExporter(**console_out(settings)),
                     export_interval_millis=settings.metric_export_interval_s * 1000,
                 )
             )
         elif name == "prometheus":
             # first: MeterProvider.shutdown() stops readers one after another against one
             # deadline, and a push reader facing a dead endpoint may use all of it
-            readers.insert(0, _pull_prometheus_reader())
-            health = (monitor or Monitor(record_metrics=False)).health
+            readers.insert(
+                0,
+                _prefork.multiprocess_reader() if multiproc_dir else _pull_prometheus_reader(),
+            )
+            monitor = monitor or Monitor(record_metrics=False)
+            registry = _prefork.multiprocess_registry(multiproc_dir) if multiproc_dir else None
+            address = f"{settings.prometheus_host}:{settings.prometheus_port}"
             try:
                 server = serve_metrics_and_probes(
-                    settings.prometheus_host, settings.prometheus_port, health
+                    settings.prometheus_host, settings.prometheus_port, monitor.health, registry
                 )
             except OSError as exc:
-                _logger.warning(
-                    "agentotel: cannot serve Prometheus /metrics on %s:%s: %s",
-                    settings.prometheus_host,
-                    settings.prometheus_port,
-                    exc,
-                )
-    return readers, server
+                if multiproc_dir:
+                    _logger.info(
+                        "agentotel: /metrics on %s is served by another process; this "
+                        "process's measurements are written to %s, which it serves",
+                        address,
+                        multiproc_dir,
+                    )
+                else:
+                    _logger.warning(
+                        "agentotel: cannot serve Prometheus /metrics on %s: %s", address, exc
+                    )
+                    monitor.metrics_unserved(
+                        f"this process's measurements are not served: /metrics cannot be "
+                        f"served on {address} ({exc.strerror or exc}); on a pre-fork server "
+                        f"set {_prefork.PROMETHEUS_MULTIPROC_DIR} to serve every worker's"
+                    )
+    return readers, server, multiproc_dir is not None
 
 
 def _pull_prometheus_reader() -> MetricReader:
@@ -356,8 +438,18 @@ def log_processors(
                 monitor.watch_processor("logs", batch)
             processors.append(batch)
         elif name == "console":
-            processors.append(SimpleLogRecordProcessor(wrap(ConsoleLogRecordExporter())))
+            processors.append(
+                SimpleLogRecordProcessor(
+                    wrap(ConsoleLogRecordExporter(**console_out(settings)))
+                )
+            )
     return processors
+
+
+def console_out(settings: Settings) -> dict[str, Any]:
+    """The console exporters' ``out``: standard error with
+    ``AGENTOTEL_CONSOLE_STREAM=stderr``, else their default (standard output)."""
+    return {"out": sys.stderr} if settings.console_stream == "stderr" else {}
 
 
 def _same(exporter: _E) -> _E:
@@ -392,6 +484,7 @@ def build(
 
     # Metrics first: the other providers' processors and exporters record on it.
     server = None
+    multiprocess = False
     current_mp = otel_metrics.get_meter_provider()
     if isinstance(current_mp, MeterProvider):
         meter_provider = current_mp
@@ -404,7 +497,7 @@ def build(
                 "is ignored"
             )
     else:
-        readers, server = metric_readers(settings, monitor)
+        readers, server, multiprocess = metric_readers(settings, monitor)
         meter_provider = MeterProvider(
             metric_readers=readers,
             resource=resource,
@@ -431,10 +524,14 @@ def build(
     if owned["traces"] and wrap_sampler is not None:
         tracer_provider.sampler = wrap_sampler(tracer_provider.sampler)
     trees: list[TreeConsoleSpanExporter] = []
+    processors: list[SpanProcessor] = []
     if owned["traces"] or "traces" in explicit_exporters:
         processors = span_processors(
             settings, wrap_spans or _same, trees, monitor, meter_provider
         )
+    if span_pipeline is not None and not owned["traces"]:
+        _in_front(tracer_provider, span_pipeline, processors)
+    else:
         if span_pipeline is not None:
             processors = [span_pipeline(processors)]
         for processor in processors:
@@ -461,11 +558,53 @@ def build(
     if owned["logs"]:
         otel_logs.set_logger_provider(logger_provider)
 
-    return Providers(
+    providers = Providers(
         tracer_provider,
         meter_provider,
         logger_provider,
         owned,
         server,
         monitor,
+        multiprocess,
     )
+    _follow_forks(providers)
+    return providers
+
+
+def _in_front(
+    provider: TracerProvider,
+    span_pipeline: Callable[[list[SpanProcessor]], SpanProcessor],
+    processors: list[SpanProcessor],
+) -> None:
+    """Put agentotel's span step in front of the span processors of a tracer provider it
+    did not create (and of ``processors``, the exporters it was asked for): each span
+    reaches the application's exporters once, with its cost, as from agentotel's own
+    provider. The SDK offers no API to insert a processor first: where its processor list
+    is not where opentelemetry-sdk 1.45 keeps it, the step is only added after them."""
+    multi: Any = getattr(provider, "_active_span_processor", None)
+    lock = getattr(multi, "_lock", None)
+    if not isinstance(getattr(multi, "_span_processors", None), tuple) or lock is None:
+        log_throttled(
+            _logger,
+            "agentotel: the application's TracerProvider keeps its span processors where "
+            "opentelemetry-sdk 1.45 does not; agentotel's span step runs after them",
+        )
+        provider.add_span_processor(span_pipeline(processors))
+        return
+    with lock:
+        multi._span_processors = (span_pipeline([*multi._span_processors, *processors]),)
+
+
+def _follow_forks(providers: Providers) -> None:
+    """Call ``providers.after_fork_in_child()`` in every child forked from now on (while
+    ``providers`` exist: the hook holds them weakly)."""
+    if not hasattr(os, "register_at_fork"):
+        return
+    method = weakref.WeakMethod(providers.after_fork_in_child)
+
+    def in_child() -> None:
+        bound = method()
+        if bound is not None:
+            bound()
+
+    os.register_at_fork(after_in_child=in_child)

@@ -66,6 +66,9 @@ class _DecisionCounts:
     def _end(self) -> None:
         self.ended += 1
 
+    def reset(self) -> None:
+        self.none = self.local = self.remote = self.ended = 0
+
     def started(self) -> Iterator[tuple[str, int]]:
         yield sc.SPAN_PARENT_ORIGIN_NONE, self.none
         yield sc.SPAN_PARENT_ORIGIN_LOCAL, self.local
@@ -102,6 +105,11 @@ class SpanCounts:
         else:
             counts.local += 1
         return _nothing if counts is self._dropped else counts.end
+
+    def reset(self) -> None:
+        """Count from zero (a forked child: the parent's spans are the parent's)."""
+        for counts in (self._sampled, self._recorded, self._dropped):
+            counts.reset()
 
     def started(self) -> list[tuple[dict[str, Any], int]]:
         """``(attributes, spans started)`` of each attribute set that has spans."""
@@ -188,6 +196,13 @@ class ProcessorCounts:
     def finish_items(self, count: int) -> None:
         self.processed += count
 
+    def reset(self) -> None:
+        """Count from zero with a new lock (a forked child: the parent's items are the
+        parent's, and a lock a parent's thread held at the fork stays held)."""
+        self._lock = threading.Lock()
+        self.processed = 0
+        self.dropped = {}
+
     def drops(self) -> list[tuple[str, int]]:
         """``(error.type, items)`` dropped so far."""
         with self._lock:
@@ -202,12 +217,21 @@ class ProcessorCounts:
 
 class PipelineCounts:
     """Every counting object of one pipeline, read by the observable instruments
-    :func:`observe` makes. Processors are added as the providers are built."""
+    :func:`observe` makes (when the pipeline's metrics are on). Processors are added as
+    the providers are built."""
 
     def __init__(self) -> None:
         self.spans = SpanCounts()
         self.logs = LogCounts()
         self.processors: list[ProcessorCounts] = []
+
+    def after_fork_in_child(self) -> None:
+        """In a forked child, every count starts from zero: what the parent counted before
+        the fork is reported by the parent alone (as the SDK's own aggregations are)."""
+        self.spans.reset()
+        self.logs.created = 0
+        for processor in self.processors:
+            processor.reset()
 
     def processors_of(self, signal: str) -> list[ProcessorCounts]:
         return [p for p in self.processors if p.signal == signal]

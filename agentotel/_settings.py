@@ -107,6 +107,8 @@ AGENTOTEL_REDACT = "AGENTOTEL_REDACT"
 AGENTOTEL_PRICING_FILE = "AGENTOTEL_PRICING_FILE"
 AGENTOTEL_SYSTEM_METRICS = "AGENTOTEL_SYSTEM_METRICS"
 AGENTOTEL_METRIC_CARDINALITY_LIMIT = "AGENTOTEL_METRIC_CARDINALITY_LIMIT"
+AGENTOTEL_CONSOLE_STREAM = "AGENTOTEL_CONSOLE_STREAM"
+CONSOLE_STREAMS = ("stdout", "stderr")
 
 _PER_SIGNAL: Mapping[str, Mapping[Signal, str]] = {
     "PROTOCOL": {
@@ -707,6 +709,13 @@ class Settings:
         parse=_pricing_file,
         doc="JSON pricing table extending the packaged one",
         shown_default="the packaged table",
+    )
+    console_stream: str = setting(
+        "stdout",
+        env(AGENTOTEL_CONSOLE_STREAM),
+        parse=_choice(CONSOLE_STREAMS),
+        doc="where the `console` and `agentotel_console` exporters write: `stdout` or "
+        "`stderr` (for a child whose stdout is a protocol, e.g. a stdio MCP server)",
     )
     traces: OtlpSettings = field(default_factory=OtlpSettings)
     metrics: OtlpSettings = field(default_factory=OtlpSettings)

@@ -6,10 +6,14 @@ the HTTP clients, the GenAI libraries), the process metrics, and the pipeline's 
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import functools
 import logging
 import threading
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from opentelemetry import metrics as otel_metrics
 from opentelemetry import trace as otel_trace
@@ -40,6 +44,7 @@ from agentotel.redaction import (
 _logger = logging.getLogger("agentotel")
 _lock = threading.Lock()
 _telemetry: Telemetry | None = None
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 class Telemetry:
@@ -59,6 +64,8 @@ class Telemetry:
         self._pipeline = pipeline
         self._system_metrics = system_metrics
         self._closed = False
+        #: who built the pipeline: ``init()`` or ``opentelemetry-instrument`` (the distro)
+        self.set_up_by = "init()"
 
     @property
     def instrumented(self) -> list[str]:
@@ -236,7 +243,8 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
     given = {name: value for name, value in given.items() if value is not None}
     with _lock:
         if _telemetry is not None:
-            _logger.warning("agentotel.init() was called again; returning the existing handle")
+            resolve(given)  # an invalid argument raises, as on the first call
+            _attach_again(_telemetry, given)
             return _telemetry
         settings = resolve(given)
         integrations.check_names(settings.instrumentations)
@@ -293,6 +301,7 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
             settings, providers, instrumented, pipeline.processor, system_metrics
         )
         atexit.register(_telemetry.shutdown)
+        _say_what_was_found(providers)
         return _telemetry
 
 
@@ -314,3 +323,131 @@ def shutdown() -> None:
     handle = _telemetry
     if handle is not None:
         handle.shutdown()
+
+
+# --------------------------------------------------------------------------- process models
+
+#: the arguments a second ``init()`` applies to the running pipeline (the resource's)
+_RESOURCE_ARGUMENTS = ("service_name", "service_version", "environment", "resource_attributes")
+
+
+def _attach_again(handle: Telemetry, given: dict[str, Any]) -> None:
+    """``init()`` when agentotel's pipeline already runs (an earlier ``init()``, or
+    ``opentelemetry-instrument`` with agentotel's distro): no second pipeline. The resource
+    arguments are applied to the providers agentotel built (``service.name`` of a child
+    process started under ``opentelemetry-instrument``, which inherits its parent's
+    variables); the others cannot change a built pipeline and are named. One line."""
+    applied = [name for name in _RESOURCE_ARGUMENTS if name in given]
+    ignored = sorted(name for name in given if name not in _RESOURCE_ARGUMENTS)
+    if applied and handle._providers is not None:
+        from opentelemetry.sdk.resources import Resource
+
+        from agentotel._providers import build_resource
+
+        resource = Resource(
+            {
+                key: value
+                for key, value in build_resource(resolve(given)).attributes.items()
+                if key != sc.SERVICE_NAME or "service_name" in given
+            }
+        )
+        for name, provider in handle._providers._each():
+            update = getattr(provider, "_update_resource", None)
+            if handle._providers.owned.get(name) and callable(update):
+                update(resource)
+    line = (
+        f"agentotel: init() was called again: agentotel's pipeline is already running "
+        f"(set up by {handle.set_up_by}); using it, no second pipeline"
+    )
+    if applied:
+        line += "; applied " + ", ".join(applied)
+    if ignored:
+        line += (
+            "; not applied (fixed once the pipeline is built; set them as OTEL_* / "
+            "AGENTOTEL_* variables): " + ", ".join(ignored)
+        )
+    _logger.warning(line)
+
+
+def _say_what_was_found(providers: Providers) -> None:
+    """One line when ``init()`` attached to providers the application (or another
+    OpenTelemetry setup) installed, instead of creating its own."""
+    found = [name for name, owned in providers.owned.items() if not owned]
+    if found:
+        _logger.info(
+            "agentotel: OpenTelemetry was already set up here; attached to its %s "
+            "provider(s) (agentotel's span processing in front of its span processors; "
+            "its exporters kept, agentotel's added only when given as init() arguments)",
+            ", ".join(found),
+        )
+
+
+def flush(timeout_s: float = 10.0) -> bool:
+    """Export what is buffered now: spans, metrics and log records, in parallel.
+
+    Waits at most ``timeout_s`` seconds in all; returns ``False`` if something was not
+    exported in time (``True`` before ``init()`` or after ``shutdown()``). Never raises.
+    For the end of a serverless invocation, a job or a CLI command; see :func:`serverless`.
+    """
+    handle = _telemetry
+    return True if handle is None else handle.force_flush(timeout_s)
+
+
+def serverless(
+    handler: _F | None = None, *, timeout_s: float | None = None
+) -> Any:
+    """Decorate a serverless function's handler: after each invocation, returned or
+    raised, :func:`flush` traces, metrics and log records before the platform freezes
+    the process (AWS Lambda, Google Cloud Functions, Azure Functions).
+
+    ``@agentotel.serverless`` or ``@agentotel.serverless(timeout_s=2)``; sync or
+    ``async def`` handlers. The flush is bounded by ``timeout_s`` seconds (default: the
+    OTLP export timeout) and, when the handler's second argument is an AWS Lambda context,
+    by the invocation's remaining time (``context.get_remaining_time_in_millis()``). The
+    handler's result or exception is returned or raised unchanged. Call ``init()`` at
+    module level, outside the handler: once per cold start.
+    """
+
+    def decorate(function: _F) -> _F:
+        if asyncio.iscoroutinefunction(function):
+
+            @functools.wraps(function)
+            async def run_async(*args: Any, **kwargs: Any) -> Any:
+                try:
+                    return await function(*args, **kwargs)
+                finally:
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, _flush_after_invocation, args, timeout_s
+                    )
+
+            return run_async  # type: ignore[return-value]
+
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            finally:
+                _flush_after_invocation(args, timeout_s)
+
+        return run  # type: ignore[return-value]
+
+    return decorate if handler is None else decorate(handler)
+
+
+def _flush_after_invocation(args: tuple[Any, ...], timeout_s: float | None) -> None:
+    handle = _telemetry
+    if handle is None:
+        return
+    bound = handle.export_timeout_s if timeout_s is None else timeout_s
+    try:
+        remaining = args[1].get_remaining_time_in_millis() / 1000 if len(args) > 1 else None
+    except Exception:  # noqa: BLE001 - not a Lambda context
+        remaining = None
+    if isinstance(remaining, (int, float)):
+        bound = max(min(bound, remaining), 0.0)
+    start = time.monotonic()
+    if not handle.force_flush(bound):
+        _logger.warning(
+            "agentotel: the telemetry of this invocation was not all exported within "
+            "%.1f s (waited %.1f s)", bound, time.monotonic() - start,
+        )

@@ -21,7 +21,9 @@ from typing import Final
 from opentelemetry.semconv._incubating.attributes import cpython_attributes as _cpython
 from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _genai
 from opentelemetry.semconv._incubating.attributes import otel_attributes as _otel
+from opentelemetry.semconv._incubating.attributes import process_attributes as _process_attrs
 from opentelemetry.semconv._incubating.attributes import rpc_attributes as _rpc
+from opentelemetry.semconv._incubating.attributes import service_attributes as _service_attrs
 from opentelemetry.semconv._incubating.metrics import cpython_metrics as _cpython_metrics
 from opentelemetry.semconv._incubating.metrics import gen_ai_metrics as _genai_metrics
 from opentelemetry.semconv._incubating.metrics import otel_metrics as _otel_metrics
@@ -433,3 +435,8 @@ LINK_HANDOFF: Final = "agentotel.link.handoff"
 METRIC_AGENT_HANDOFFS: Final = "agentotel.agent.handoffs"
 UNIT_HANDOFFS: Final = "{handoff}"
 PROM_AGENT_HANDOFFS: Final = "agentotel_agent_handoffs_total"
+
+# --------------------------------------------------------------------------- process models
+#: the resource's process id: set at start-up and again in each forked worker
+PROCESS_PID: Final = _process_attrs.PROCESS_PID
+SERVICE_INSTANCE_ID: Final = _service_attrs.SERVICE_INSTANCE_ID

@@ -62,6 +62,7 @@ __all__ = [
     "catalog",
     "check_names",
     "chosen",
+    "known_names",
     "record_dropped_inference",
     "enable_system_metrics",
 ]
