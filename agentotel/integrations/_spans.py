@@ -122,7 +122,10 @@ class GenAISpanProcessor(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         if span.kind is not _CLIENT and not self._strip_content:
-            if span.kind is _INTERNAL:
+            # a handoff, or an agent a handoff waits for (told by name: no call for the rest)
+            if span.kind is _INTERNAL and (
+                self._handoffs or span.name.startswith(_HANDOFF_SPAN)
+            ):
                 try:
                     span = self._handoff_link(span)
                 except Exception:  # noqa: BLE001 - export the span as it is
