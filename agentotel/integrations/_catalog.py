@@ -115,6 +115,20 @@ CATALOG: tuple[Instrumentation, ...] = (
         "openai-agents",
         "(none: agentotel's own)",
     ),
+    Instrumentation(  # agentotel's own: MCP spans, metrics and _meta propagation (and FastMCP)
+        "mcp",
+        "agentotel.integrations.mcp:MCPInstrumentor",
+        "mcp",
+        "mcp",
+        "mcp",
+    ),
+    Instrumentation(  # agentotel's own: A2A spans and header propagation (a2a-sdk 1.x)
+        "a2a",
+        "agentotel.integrations.a2a:A2AInstrumentor",
+        "a2a",
+        "a2a-sdk",
+        "a2a",
+    ),
     Instrumentation(
         "pydantic_ai",
         "agentotel.integrations._pydantic_ai:PydanticAIInstrumentor",
