@@ -66,6 +66,7 @@ from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from agentotel import _runtime, content
 from agentotel import semconv as sc
 from agentotel._errors import error_type_of, safe_str, warn, warn_failure
+from agentotel.integrations._patching import Patch, apply, undo_all
 from agentotel.operations._operation import with_conversation
 
 _logger = logging.getLogger("agentotel")
@@ -147,6 +148,8 @@ def _attributes(
             span[sc.MCP_RESOURCE_URI] = safe_str(uri)
     meta = _meta_of(params)
     version = meta.get(sc.MCP_META_PROTOCOL_VERSION) if meta is not None else None
+    if not isinstance(version, str) and method == "initialize" and params is not None:
+        version = params.get("protocolVersion")  # the version the client asks for
     version = version if isinstance(version, str) else protocol_version
     if version:
         metric[sc.MCP_PROTOCOL_VERSION] = version
@@ -542,52 +545,13 @@ class MCPInstrumentor:
                 "tracing and propagation, if any, are left as they are"
             )
             return
-        self._undo = _apply(patches())
+        self._undo = apply(patches())
         _fastmcp_off(self._undo)
         type(self).is_instrumented_by_opentelemetry = True
 
     def uninstrument(self) -> None:
-        for undo in reversed(self._undo):
-            try:
-                undo()
-            except Exception:  # noqa: BLE001
-                warn_failure("uninstrument mcp")
-        self._undo = []
+        undo_all(self._undo, "mcp")
         type(self).is_instrumented_by_opentelemetry = False
-
-
-#: One patch: (module, attribute path, wrapper). A missing target skips that patch only.
-Patch = tuple[str, str, Any]
-
-
-def _apply(patches: list[Patch]) -> list[Any]:
-    """Wrap each target (``wrapt``); the undo callables of those that took."""
-    import importlib
-
-    undo: list[Any] = []
-    for module_name, path, wrapper in patches:
-        try:
-            module = importlib.import_module(module_name)
-            parent_path, _, attribute = path.rpartition(".")
-            owner: Any = module
-            for part in filter(None, parent_path.split(".")):
-                owner = getattr(owner, part)
-            original = getattr(owner, attribute)
-            if isinstance(original, wrapt.ObjectProxy):
-                continue  # already wrapped
-            wrapt.wrap_function_wrapper(owner, attribute, wrapper)
-            undo.append(_restorer(owner, attribute, original))
-        except Exception:  # noqa: BLE001 - this SDK version lacks it: the rest still works
-            _logger.debug("agentotel: mcp patch %s.%s not applied", module_name, path,
-                          exc_info=True)
-    return undo
-
-
-def _restorer(owner: Any, attribute: str, original: Any) -> Any:
-    def restore() -> None:
-        setattr(owner, attribute, original)
-
-    return restore
 
 
 def _fastmcp_off(undo: list[Any]) -> None:
