@@ -555,8 +555,10 @@ class MCPInstrumentor:
 
 
 def _fastmcp_off(undo: list[Any]) -> None:
-    """FastMCP's own spans off (``telemetry_mode="off"``): agentotel's MCP spans are the
-    call's spans and carry the context. Done when FastMCP is (or gets) imported."""
+    """FastMCP's own spans off (``telemetry_mode="off"``), and the SDK's server middleware
+    (which FastMCP's low-level server drops for its own spans) back at the head of the chain:
+    agentotel's MCP spans are the call's spans and carry the context. Done when FastMCP is
+    (or gets) imported."""
 
     def switch(module: Any) -> None:
         try:
@@ -565,6 +567,9 @@ def _fastmcp_off(undo: list[Any]) -> None:
             if previous == "native":
                 settings.telemetry_mode = "off"
                 undo.append(lambda: setattr(settings, "telemetry_mode", previous))
+            undo.extend(
+                apply([("fastmcp.server.low_level", "LowLevelServer.__init__", _fastmcp_server)])
+            )
         except Exception:  # noqa: BLE001
             warn_failure("switch FastMCP's own spans off")
 
@@ -756,6 +761,18 @@ def _server_network(request: Any) -> dict[str, Any]:
     except Exception:  # noqa: BLE001
         warn_failure("read an MCP request's transport")
     return network
+
+
+def _fastmcp_server(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
+    wrapped(*args, **kwargs)
+    try:
+        from mcp.server._otel import OpenTelemetryMiddleware
+
+        middleware = instance.middleware
+        if not any(isinstance(m, OpenTelemetryMiddleware) for m in middleware):
+            middleware.insert(0, OpenTelemetryMiddleware())
+    except Exception:  # noqa: BLE001
+        warn_failure("trace FastMCP's server")
 
 
 def _serving_stdio(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
