@@ -133,7 +133,8 @@ def test_a_stdio_tool_call_is_one_client_and_one_server_span_of_one_trace(record
     assert inner.parent_span_id == server.span_id
     # one SERVER span per request: the call, and the listing the SDK's client makes to
     # validate the result against the tool's output schema
-    assert sorted(s.name for s in spans if s.kind == "SERVER") == ["tools/call whoami", "tools/list"]
+    servers = sorted(s.name for s in spans if s.kind == "SERVER")
+    assert servers == ["tools/call whoami", "tools/list"]
 
 
 def test_baggage_and_conversation_id_reach_the_tool_handler(recorded, otlp_receiver):
