@@ -21,7 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS_DIR = ROOT / "collector-config" / "prometheus"
 ISSUE_ALERTS = {
-    "AgentErrorRateHigh", "ToolErrorRateHigh", "LLMErrorRateHigh", "AgentSlow",
+    "AgentErrorRateHigh", "ToolErrorRateHigh", "MCPToolErrorRateHigh", "LLMErrorRateHigh",
+    "AgentSlow",
     "LLMLatencyHigh", "LLMCostBudget", "GuardrailViolationSpike", "TelemetryPipelineDown",
     "CollectorExportFailing", "EvaluationScoreRegression", "ProcessMemoryGrowing",
     "TelemetryDropped", "TelemetryExportFailing", "TelemetryQueueNearlyFull",

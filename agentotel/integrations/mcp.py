@@ -598,6 +598,9 @@ def _v2_patches() -> list[Patch]:
         ("mcp.client.session", "ClientSession.__aexit__", _session_exit),
         ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.send_raw_request", _v2_request),
         ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.notify", _v2_notify),
+        # in-process (the stateless revision's direct peer pair): the same spans
+        ("mcp.shared.direct_dispatcher", "DirectDispatcher.send_raw_request", _v2_request),
+        ("mcp.shared.direct_dispatcher", "DirectDispatcher.notify", _v2_notify),
         ("mcp.shared.jsonrpc_dispatcher", "otel_span", _v2_sdk_span),
         ("mcp.shared.jsonrpc_dispatcher", "inject_trace_context", _v2_inject),
         ("mcp.server._otel", "OpenTelemetryMiddleware.__call__", _v2_middleware),

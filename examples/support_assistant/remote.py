@@ -16,6 +16,7 @@ planner as a remote agent (A2A over HTTP), each its own process with its own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import json
 import os
@@ -26,7 +27,7 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -50,7 +51,7 @@ PLANNER_AGENT = "planner"
 #: ``gen_ai.provider.name`` of an agent the application hosts itself
 PLANNER_PROVIDER = "acme_drive"
 #: the tools the MCP server serves (the others run in-process)
-MCP_TOOLS = frozenset({"search_docs", "convert_units"})
+MCP_TOOLS = frozenset({"calculate", "convert_units"})
 _T = TypeVar("_T")
 #: what the children take from this process's environment (the rest of OTEL_* is theirs)
 _INHERITED = frozenset({
@@ -110,6 +111,9 @@ class Relay:
 
     def __init__(self, processor: Any) -> None:
         self.processor = processor
+        #: spans received, by (trace id, service name): what a caller waits on
+        self._received: dict[tuple[int, str], int] = {}
+        self._arrived = threading.Condition()
         relay = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -124,6 +128,7 @@ class Relay:
                     request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
                     for span in spans_of(request):
                         relay.processor.on_end(span)
+                        relay._count(span)
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")
                 self.send_header("Content-Length", "0")
@@ -135,6 +140,27 @@ class Relay:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _count(self, span: ReadableSpan) -> None:
+        service = span.resource.attributes.get("service.name")
+        key = (span.context.trace_id if span.context else 0, str(service))
+        with self._arrived:
+            self._received[key] = self._received.get(key, 0) + 1
+            self._arrived.notify_all()
+
+    def received(self, trace_id: int, service: str) -> int:
+        """How many spans of ``trace_id`` came from ``service`` so far."""
+        with self._arrived:
+            return self._received.get((trace_id, service), 0)
+
+    def wait_for_more(self, trace_id: int, service: str, seen: int, timeout_s: float = 2.0
+                      ) -> None:
+        """Wait until more than ``seen`` spans of ``trace_id`` came from ``service`` (the
+        child exports every 20 ms): the request's tree is printed with them."""
+        with self._arrived:
+            self._arrived.wait_for(
+                lambda: self._received.get((trace_id, service), 0) > seen, timeout_s
+            )
 
     def child_env(self, service: str, extra: Mapping[str, str] = {}) -> dict[str, str]:  # noqa: B006
         """A child process's environment: its service name, its spans to this relay."""
@@ -169,6 +195,8 @@ class Remote:
     """The MCP tool server and the A2A planner, started here and used synchronously."""
 
     def __init__(self, relay: Relay, model_base_url: str, model_api_key: str) -> None:
+        self.relay = relay
+        self._expected: list[tuple[int, str, int]] = []
         self.loop = asyncio.new_event_loop()
         threading.Thread(target=self.loop.run_forever, daemon=True).start()
         self._devnull = open(os.devnull, "w")  # noqa: SIM115 - closed in close()
@@ -251,7 +279,8 @@ class Remote:
     # -- the calls the workflow makes ---------------------------------------------------
     def call_tool(self, name: str, arguments: Mapping[str, Any]) -> tuple[str, bool]:
         """Call an MCP tool: (its text result, whether it is an error result)."""
-        result = self._run(self.session.call_tool(name, dict(arguments)))
+        with self._waiting_for(TOOLS_SERVICE):
+            result = self._run(self.session.call_tool(name, dict(arguments)))
         text = "".join(getattr(part, "text", "") for part in result.content)
         return text, bool(result.is_error)
 
@@ -267,11 +296,26 @@ class Remote:
         with agentotel.agent(PLANNER_AGENT, remote=True, provider=PLANNER_PROVIDER,
                              server_address="127.0.0.1", server_port=port,
                              conversation_id=conversation_id):
-            task = self._run(self._send(SendMessageRequest(message=message)))
+            with self._waiting_for(PLANNER_SERVICE):
+                task = self._run(self._send(SendMessageRequest(message=message)))
         if task.status.state != TaskState.TASK_STATE_COMPLETED or not task.artifacts:
             reason = "".join(p.text for p in task.status.message.parts) or "planner failed"
             raise requests.HTTPError(reason)
         return "".join(part.text for part in task.artifacts[0].parts)
+
+    @contextlib.contextmanager
+    def _waiting_for(self, service: str) -> Iterator[None]:
+        """Note that the call makes spans in ``service``: :meth:`settle` waits for them."""
+        trace_id = trace.get_current_span().get_span_context().trace_id
+        self._expected.append((trace_id, service, self.relay.received(trace_id, service)))
+        yield
+
+    def settle(self) -> None:
+        """Wait until the spans the calls made in the other processes have arrived (they
+        export every 20 ms), so that the request's tree is printed with them."""
+        expected, self._expected = self._expected, []
+        for trace_id, service, seen in expected:
+            self.relay.wait_for_more(trace_id, service, seen)
 
     async def _send(self, request: Any) -> Any:
         events = [event async for event in self.a2a.send_message(request)]

@@ -111,6 +111,7 @@ class SupportAssistant:
         self.researcher = Researcher(client, models.researcher, remote)
         self.writer = Writer(client, models.writer)
         self.memory = ConversationMemory()
+        self.remote = remote
 
     def handle(self, request: SupportRequest) -> Outcome:
         """Screen, plan, research, write and screen again.
@@ -140,6 +141,9 @@ class SupportAssistant:
             except Exception as error:
                 log.warning("request %s failed: %s", request.id, error, extra=context)
                 raise
+            finally:
+                if self.remote is not None:
+                    self.remote.settle()  # the other processes' spans, before the tree prints
 
     def _run(self, request: SupportRequest, conversation_id: str, context: dict[str, str]
              ) -> Outcome:
