@@ -3,6 +3,8 @@ alone (telemetry over OTLP to the test's receiver, from the ``OTEL_*`` environme
 
     python tests/mcp_server.py [stdio|http PORT] [--fastmcp]
 
+With the ``mcp`` 1.x SDK on the path it serves with 1.x's ``FastMCP`` instead.
+
 Tools: ``whoami`` (returns the baggage and conversation id the handler sees, and opens an
 ``agentotel.tool`` span of its own), ``refuse`` (raises: an ``isError`` result), ``die``
 (exits the process mid-call). A prompt ``greeting`` and a resource ``notes://today``.
@@ -22,14 +24,23 @@ agentotel.init(service_name=os.environ.get("OTEL_SERVICE_NAME", "mcp-tool-server
 from opentelemetry import baggage  # noqa: E402
 
 FASTMCP = "--fastmcp" in sys.argv
+ARGS = [a for a in sys.argv[1:] if a != "--fastmcp"]
+PORT = int(ARGS[1]) if ARGS and ARGS[0] == "http" else None
+V1 = False
 if FASTMCP:
     from fastmcp import FastMCP
 
     app = FastMCP("test-tools")
 else:
-    from mcp.server.mcpserver import MCPServer
+    try:
+        from mcp.server.mcpserver import MCPServer
 
-    app = MCPServer("test-tools")
+        app = MCPServer("test-tools")
+    except ImportError:  # mcp 1.x: its FastMCP takes the address when created
+        from mcp.server.fastmcp import FastMCP as V1Server
+
+        V1 = True
+        app = V1Server("test-tools", host="127.0.0.1", port=PORT or 8000)
 
 
 @app.tool()
@@ -63,13 +74,12 @@ def today() -> str:
 
 
 if __name__ == "__main__":
-    args = [a for a in sys.argv[1:] if a != "--fastmcp"]
-    if args and args[0] == "http":
-        port = int(args[1])
-        if FASTMCP:
-            app.run(transport="http", host="127.0.0.1", port=port)
-        else:
-            app.run(transport="streamable-http", host="127.0.0.1", port=port)
-    else:
+    if PORT is None:
         app.run()
+    elif FASTMCP:
+        app.run(transport="http", host="127.0.0.1", port=PORT)
+    elif V1:
+        app.run(transport="streamable-http")
+    else:
+        app.run(transport="streamable-http", host="127.0.0.1", port=PORT)
     agentotel.shutdown()

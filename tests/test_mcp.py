@@ -243,6 +243,25 @@ def test_an_mcp_call_inside_a_tool_span_enriches_it_instead_of_a_second_span(
     assert server.parent_span_id == span_id
 
 
+def test_an_is_error_result_inside_a_tool_span_fails_the_tool_and_its_metric(
+    recorded, otlp_receiver
+):
+    async def main() -> None:
+        async with stdio_session(otlp_receiver) as session:
+            with agentotel.tool("refuse"):
+                await session.call_tool("refuse", {"reason": "no"})
+
+    anyio.run(main)
+    tool = recorded.span("execute_tool refuse")
+    assert (tool.attributes["error.type"], tool.status.status_code) == (
+        "tool_error", StatusCode.ERROR,
+    )
+    (point,) = recorded.points("gen_ai.execute_tool.duration")
+    assert point.attributes == {
+        "gen_ai.tool.name": "refuse", "gen_ai.tool.type": "function", "error.type": "tool_error",
+    }
+
+
 def test_a_malformed_traceparent_is_ignored_and_the_call_succeeds(recorded, otlp_receiver):
     async def main() -> bool:
         async with stdio_session(otlp_receiver) as session:

@@ -257,7 +257,13 @@ class Exchange:
         self.span.record_exception(exc)
 
     def result(self, result: Any) -> None:
-        """Look at a result: ``isError`` of a ``tools/call``; the result as content."""
+        """Look at a result: an error answer (mcp 1.x hands the server its ``ErrorData``),
+        ``isError`` of a ``tools/call``; the result as content."""
+        result = getattr(result, "root", result)  # mcp 1.x: ServerResult(CallToolResult)
+        code = getattr(result, "code", None)
+        if isinstance(code, int) and not isinstance(code, bool) and hasattr(result, "message"):
+            self.fail(str(code), safe_str(result.message), code=True)
+            return
         if self.method != sc.MCP_METHOD_TOOLS_CALL:
             return
         if _field(result, "isError", "is_error") is True:
@@ -286,9 +292,12 @@ class Exchange:
 
 
 def _field(value: Any, wire: str, python: str) -> Any:
+    """A result's field: the wire (camelCase) key of a dict, the model's attribute (snake
+    case in mcp 2.x, camelCase in 1.x)."""
     if isinstance(value, Mapping):
         return value.get(wire)
-    return getattr(value, python, None)
+    found = getattr(value, python, None)
+    return getattr(value, wire, None) if found is None else found
 
 
 def _plain(part: Any) -> Any:
@@ -799,5 +808,153 @@ def _v2_connection(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 # --------------------------------------------------------------------------- mcp 1.x
+# No tracing of its own: the sessions' send_request / send_notification (both directions)
+# and the low-level server's request and notification handlers are wrapped. The messages
+# are pydantic models: a copy carrying the context in params._meta is sent instead.
+_V1_SESSIONS: weakref.WeakKeyDictionary[Any, Peer | None] = weakref.WeakKeyDictionary()
+_V1_VERSIONS: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
 def _v1_patches() -> list[Patch]:
-    return []
+    return [
+        ("mcp.client.stdio", "_create_platform_compatible_process", _opening_stdio),
+        ("mcp.client.streamable_http", "StreamableHTTPTransport.__init__", _opening_http),
+        ("mcp.client.session", "ClientSession.__init__", _v1_session_init),
+        ("mcp.shared.session", "BaseSession.__aenter__", _v1_session_enter),
+        ("mcp.shared.session", "BaseSession.__aexit__", _v1_session_exit),
+        ("mcp.shared.session", "BaseSession.send_request", _v1_request),
+        ("mcp.shared.session", "BaseSession.send_notification", _v1_notify),
+        ("mcp.server.lowlevel.server", "Server._handle_request", _v1_handle_request),
+        ("mcp.server.lowlevel.server", "Server._handle_notification", _v1_handle_notification),
+    ]
+
+
+def _v1_session_init(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
+    wrapped(*args, **kwargs)
+    try:
+        _V1_SESSIONS[instance] = _OPENING.get()
+    except Exception:  # noqa: BLE001
+        warn_failure("note an MCP client session")
+
+
+def _v1_client(session: Any) -> bool:
+    return type(session).__name__ == "ClientSession"
+
+
+def _v1_version(session: Any) -> str | None:
+    version = _V1_VERSIONS.get(session)
+    if version is None:  # a server session: what the client asked for at initialize
+        params = getattr(session, "client_params", None)
+        version = getattr(params, "protocolVersion", None)
+    return version if isinstance(version, str) else None
+
+
+async def _v1_session_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    result = await wrapped(*args, **kwargs)
+    try:
+        client = _v1_client(instance)
+        attributes = peer_attributes(_V1_SESSIONS.get(instance)) if client else {}
+        _CLOCKS[instance] = SessionClock(client, attributes)
+    except Exception:  # noqa: BLE001
+        warn_failure("start an MCP session clock")
+    return result
+
+
+async def _v1_session_exit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        clock = _CLOCKS.pop(instance, None)
+        if clock is not None:
+            error = args[1] if len(args) > 1 else kwargs.get("exc_val")
+            clock.done(_v1_version(instance), error)
+
+
+def _v1_message(message: Any) -> tuple[Any, str, dict[str, Any] | None]:
+    """(the request or notification model, its method, its params as wire JSON)."""
+    root = getattr(message, "root", message)
+    params = getattr(root, "params", None)
+    dump = getattr(params, "model_dump", None)
+    dumped = dump(by_alias=True, mode="json", exclude_none=True) if callable(dump) else None
+    return root, str(getattr(root, "method", "")), dumped
+
+
+def _v1_with_meta(message: Any) -> Any:
+    """A copy of a request or notification model whose ``params._meta`` carries the
+    current context (keeping the caller's keys)."""
+    data = message.model_dump(by_alias=True, mode="json", exclude_none=True)
+    data["params"] = with_meta(data.get("params"))
+    return type(message).model_validate(data)
+
+
+async def _v1_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    request, *rest = args
+    try:
+        _, method, params = _v1_message(request)
+        peer = _V1_SESSIONS.get(instance)
+        version = _v1_version(instance)
+        request_id = getattr(instance, "_request_id", None)
+    except Exception:  # noqa: BLE001
+        warn_failure("read an MCP request")
+        return await wrapped(*args, **kwargs)
+    with client_exchange(method, params, peer, version, request_id) as exchange:
+        if exchange is not None:
+            request = _safe_call(_v1_with_meta, request, default=request)
+        result = await wrapped(request, *rest, **kwargs)
+        if exchange is not None:
+            _safely(exchange.result, result)
+        if method == "initialize":
+            version = getattr(result, "protocolVersion", None)
+            if isinstance(version, str):
+                _V1_VERSIONS[instance] = version
+        return result
+
+
+async def _v1_notify(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    notification, *rest = args
+    try:
+        _, method, params = _v1_message(notification)
+    except Exception:  # noqa: BLE001
+        warn_failure("read an MCP notification")
+        return await wrapped(*args, **kwargs)
+    peer = _V1_SESSIONS.get(instance)
+    with client_exchange(method, params, peer, _v1_version(instance)) as exchange:
+        if exchange is not None:
+            notification = _safe_call(_v1_with_meta, notification, default=notification)
+        return await wrapped(notification, *rest, **kwargs)
+
+
+async def _v1_handle_request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    responder, request, session = args[0], args[1], args[2]
+    try:
+        _, method, params = _v1_message(request)
+        metadata = getattr(responder, "message_metadata", None)
+        network = _server_network(getattr(metadata, "request_context", None))
+        responded: list[Any] = []
+        respond = responder.respond
+
+        async def captured(response: Any) -> Any:
+            responded.append(response)
+            return await respond(response)
+
+        responder.respond = captured  # the answer (a result or an ErrorData) is the outcome
+    except Exception:  # noqa: BLE001
+        warn_failure("read an MCP request")
+        return await wrapped(*args, **kwargs)
+
+    async def call() -> Any:
+        await wrapped(*args, **kwargs)
+        return responded[0] if responded else None
+
+    await serve(method, params, getattr(responder, "request_id", None), _v1_version(session),
+                network, call)
+
+
+async def _v1_handle_notification(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    notification = args[0]
+    try:
+        _, method, params = _v1_message(notification)
+    except Exception:  # noqa: BLE001
+        warn_failure("read an MCP notification")
+        return await wrapped(*args, **kwargs)
+    return await serve(method, params, None, None, {}, lambda: wrapped(*args, **kwargs))
