@@ -47,7 +47,6 @@ application: a failure in the telemetry is logged (throttled) and the call goes 
 from __future__ import annotations
 
 import contextvars
-import logging
 import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -68,8 +67,6 @@ from agentotel import semconv as sc
 from agentotel._errors import error_type_of, safe_str, warn, warn_failure
 from agentotel.integrations._patching import Patch, apply, undo_all
 from agentotel.operations._operation import with_conversation
-
-_logger = logging.getLogger("agentotel")
 
 #: the JSON-RPC code of invalid params (a server-side pydantic ValidationError)
 _INVALID_PARAMS = "-32602"
@@ -186,7 +183,7 @@ class Exchange:
         *,
         request_id: object = None,
         protocol_version: str | None = None,
-        network: Mapping[str, Any] = (),  # type: ignore[assignment]
+        network: Mapping[str, Any] | None = None,
         parent: Context | None = None,
         links: list[Link] | None = None,
     ) -> None:
@@ -197,7 +194,7 @@ class Exchange:
         self.own = True
         span_attributes, self.metric = _attributes(method, params, protocol_version)
         span_attributes.update(self.metric)
-        network = dict(network)
+        network = dict(network or {})
         span_attributes.update(network)
         for key in (sc.NETWORK_TRANSPORT, sc.NETWORK_PROTOCOL_NAME, sc.SERVER_ADDRESS,
                     sc.SERVER_PORT):
