@@ -38,6 +38,7 @@ from mcp.shared.exceptions import MCPError  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = str(ROOT / "tests" / "mcp_server.py")
 PROTOCOL = "2025-11-25"
+STATELESS = "2026-07-28"
 BUCKETS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 CONNECTION_CLOSED = "-32000"
 METHOD_NOT_FOUND = "-32601"
@@ -415,3 +416,10 @@ def test_fastmcp_over_the_sdk_is_one_client_and_one_server_span_per_call(recorde
         ("tools/call whoami", "SERVER"),
         ("tools/list", "SERVER"),
     ]
+    # FastMCP's client speaks the stateless 2026-07-28 revision: no initialize, no session;
+    # the version comes from each request's _meta, on both sides
+    call = next(s for s in local if s.name == "tools/call whoami")
+    served = next(s for s in remote if s.name == "tools/call whoami")
+    for attributes in (dict(call.attributes), served.attributes):
+        assert attributes["mcp.protocol.version"] == STATELESS
+        assert "mcp.session.id" not in attributes
