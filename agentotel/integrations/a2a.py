@@ -238,7 +238,7 @@ async def _stream(call: Call, stream: AsyncIterator[Any]) -> AsyncIterator[Any]:
     finally:
         try:
             aclose = getattr(stream, "aclose", None)
-            if aclose is not None and error is None:
+            if aclose is not None:  # also when the consumer stopped early
                 await aclose()
         finally:
             call.end(error)

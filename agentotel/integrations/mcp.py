@@ -223,12 +223,9 @@ class Exchange:
             )
         self.start = default_timer()
 
-    def attach(self, ctx: Context | None = None) -> Context:
-        """Make the span current (in ``ctx``, default the current context); returns the
-        context attached."""
-        new = trace.set_span_in_context(self.span, ctx)
-        self.token = otel_context.attach(new)
-        return new
+    def attach(self) -> None:
+        """Make the span current (detached again by :meth:`end`)."""
+        self.token = otel_context.attach(trace.set_span_in_context(self.span))
 
     def capture(self, key: str, value: Any) -> None:
         runtime = self.runtime
@@ -445,30 +442,23 @@ def client_exchange(
 ) -> Iterator[Exchange | None]:
     """The CLIENT span of one request or notification, current inside; ``None`` if it
     could not be started (the call goes on). The caller reports the result."""
+    exchange: Exchange | None = None
     try:
-        network: dict[str, Any] = {}
-        session_id = None
-        if peer is not None:
-            network[sc.NETWORK_TRANSPORT] = peer.transport
-            if peer.transport == sc.NETWORK_TRANSPORT_TCP:
-                network[sc.NETWORK_PROTOCOL_NAME] = sc.NETWORK_PROTOCOL_HTTP
-                if peer.address:
-                    network[sc.SERVER_ADDRESS] = peer.address
-                if peer.port is not None:
-                    network[sc.SERVER_PORT] = peer.port
-            session_id = peer.session_id()
+        network = peer_attributes(peer)
+        session_id = peer.session_id() if peer is not None else None
         if session_id is not None:
             network[sc.MCP_SESSION_ID] = session_id
-        exchange: Exchange | None = Exchange(
+        exchange = Exchange(
             method, params, SpanKind.CLIENT, request_id=request_id,
             protocol_version=protocol_version, network=network,
         )
-        if exchange is not None and method == sc.MCP_METHOD_TOOLS_CALL and params is not None:
+        if method == sc.MCP_METHOD_TOOLS_CALL and params is not None:
             exchange.capture(sc.GEN_AI_TOOL_CALL_ARGUMENTS, params.get("arguments"))
-        if exchange is not None:
-            exchange.attach()
+        exchange.attach()
     except Exception:  # noqa: BLE001
         warn_failure("start an MCP client span")
+        if exchange is not None:  # started, then failed: ended, the call goes on without it
+            exchange.end(exchange.runtime.instruments.mcp_client_operation_duration)
         exchange = None
     if exchange is None:
         yield None
@@ -512,7 +502,7 @@ class SessionClock:
 
 
 def peer_attributes(peer: Peer | None) -> dict[str, Any]:
-    """The session metric's attributes from a client session's transport."""
+    """The transport attributes of a client session (its spans' and metrics')."""
     if peer is None:
         return {}
     attributes: dict[str, Any] = {sc.NETWORK_TRANSPORT: peer.transport}
@@ -601,7 +591,7 @@ def _v2_patches() -> list[Patch]:
         ("mcp.client.streamable_http", "StreamableHTTPTransport.__init__", _opening_http),
         ("mcp.client.session", "ClientSession.__init__", _v2_session_init),
         ("mcp.client.session", "ClientSession.__aenter__", _session_enter),
-        ("mcp.client.session", "ClientSession.__aexit__", _session_exit),
+        ("mcp.client.session", "ClientSession.__aexit__", _session_exit(_protocol_version)),
         ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.send_raw_request", _v2_request),
         ("mcp.shared.jsonrpc_dispatcher", "JSONRPCDispatcher.notify", _v2_notify),
         # in-process (the stateless revision's direct peer pair): the same spans
@@ -646,14 +636,20 @@ async def _session_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any) ->
     return result
 
 
-async def _session_exit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        clock = _CLOCKS.pop(instance, None)
-        if clock is not None:
-            error = args[1] if len(args) > 1 else kwargs.get("exc_val")
-            clock.done(_protocol_version(instance), error)
+def _session_exit(version_of: Any) -> Any:
+    """The ``__aexit__`` wrapper that records a session's duration (with its protocol
+    version, read by ``version_of(session)``, and the exception that ended it)."""
+
+    async def session_exit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        try:
+            return await wrapped(*args, **kwargs)
+        finally:
+            clock = _CLOCKS.pop(instance, None)
+            if clock is not None:
+                error = args[1] if len(args) > 1 else kwargs.get("exc_val")
+                clock.done(version_of(instance), error)
+
+    return session_exit
 
 
 def _protocol_version(session: Any) -> str | None:
@@ -818,7 +814,7 @@ def _v1_patches() -> list[Patch]:
         ("mcp.client.streamable_http", "StreamableHTTPTransport.__init__", _opening_http),
         ("mcp.client.session", "ClientSession.__init__", _v1_session_init),
         ("mcp.shared.session", "BaseSession.__aenter__", _v1_session_enter),
-        ("mcp.shared.session", "BaseSession.__aexit__", _v1_session_exit),
+        ("mcp.shared.session", "BaseSession.__aexit__", _session_exit(_v1_version)),
         ("mcp.shared.session", "BaseSession.send_request", _v1_request),
         ("mcp.shared.session", "BaseSession.send_notification", _v1_notify),
         ("mcp.server.lowlevel.server", "Server._handle_request", _v1_handle_request),
@@ -855,16 +851,6 @@ async def _v1_session_enter(wrapped: Any, instance: Any, args: Any, kwargs: Any)
     except Exception:  # noqa: BLE001
         warn_failure("start an MCP session clock")
     return result
-
-
-async def _v1_session_exit(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    try:
-        return await wrapped(*args, **kwargs)
-    finally:
-        clock = _CLOCKS.pop(instance, None)
-        if clock is not None:
-            error = args[1] if len(args) > 1 else kwargs.get("exc_val")
-            clock.done(_v1_version(instance), error)
 
 
 def _v1_message(message: Any) -> tuple[Any, str, dict[str, Any] | None]:

@@ -285,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"Exporters: {exporters.describe()}" + (f"; metrics at {url}" if url else ""))
     # the child processes' spans join this process's pipeline (the provider's processor)
     relay = Relay(getattr(telemetry.tracer_provider, "_active_span_processor", None)
-                  or _NoProcessor())
+                  or _NoProcessor(), ENVIRONMENT)
     with model_backend(env) as backend:
         remote = Remote(relay, backend.base_url, backend.api_key)
         _say(f"Model API: {backend.description}")

@@ -109,8 +109,9 @@ class Relay:
     """``POST /v1/traces`` (OTLP/HTTP, protobuf) on a free loopback port; each span is
     handed to ``processor.on_end``."""
 
-    def __init__(self, processor: Any) -> None:
+    def __init__(self, processor: Any, environment: str) -> None:
         self.processor = processor
+        self.environment = environment
         #: spans received, by (trace id, service name): what a caller waits on
         self._received: dict[tuple[int, str], int] = {}
         self._arrived = threading.Condition()
@@ -169,6 +170,7 @@ class Relay:
         env.update({
             "PYTHONPATH": str(ROOT),
             "OTEL_SERVICE_NAME": service,
+            "OTEL_RESOURCE_ATTRIBUTES": f"deployment.environment.name={self.environment}",
             "OTEL_TRACES_EXPORTER": "otlp",
             "OTEL_METRICS_EXPORTER": "none",
             "OTEL_LOGS_EXPORTER": "none",
@@ -298,10 +300,10 @@ class Remote:
                              conversation_id=conversation_id):
             with self._waiting_for(PLANNER_SERVICE):
                 task = self._run(self._send(SendMessageRequest(message=message)))
-        if task.status.state != TaskState.TASK_STATE_COMPLETED or not task.artifacts:
-            reason = "".join(p.text for p in task.status.message.parts) or "planner failed"
-            raise requests.HTTPError(reason)
-        return "".join(part.text for part in task.artifacts[0].parts)
+            if task.status.state != TaskState.TASK_STATE_COMPLETED or not task.artifacts:
+                reason = "".join(p.text for p in task.status.message.parts) or "planner failed"
+                raise requests.HTTPError(reason)  # the remote agent's failure, in its span
+            return "".join(part.text for part in task.artifacts[0].parts)
 
     @contextlib.contextmanager
     def _waiting_for(self, service: str) -> Iterator[None]:
