@@ -423,3 +423,30 @@ def test_fastmcp_over_the_sdk_is_one_client_and_one_server_span_per_call(recorde
     for attributes in (dict(call.attributes), served.attributes):
         assert attributes["mcp.protocol.version"] == STATELESS
         assert "mcp.session.id" not in attributes
+
+
+def test_fastmcp_over_streamable_http_is_one_client_and_one_server_span_per_call(
+    recorded, otlp_receiver
+):
+    from fastmcp import Client
+
+    with http_server(otlp_receiver, "--fastmcp") as url:
+
+        async def main() -> None:
+            async with Client(url) as client:
+                with agentotel.workflow("fastmcp-http"):
+                    await client.call_tool("whoami", {"label": "h"})
+
+        anyio.run(main)
+        trace_id, _ = hex_ids(recorded.span("invoke_workflow fastmcp-http"))
+        server_spans(otlp_receiver, trace_id, 3)
+        time.sleep(0.3)  # anything else the server would export for this trace
+    local = [s for s in recorded.spans() if f"{s.context.trace_id:032x}" == trace_id]
+    remote = [s for s in otlp_receiver.spans() if s.trace_id == trace_id]
+    calls = [s for s in local if s.name == "tools/call whoami"]
+    served = [s for s in remote if s.name == "tools/call whoami"]
+    assert [s.kind for s in calls] == [SpanKind.CLIENT]
+    assert [s.kind for s in served] == ["SERVER"]
+    assert served[0].parent_span_id == f"{calls[0].context.span_id:016x}"
+    assert calls[0].attributes["network.transport"] == "tcp"
+    assert served[0].attributes["network.transport"] == "tcp"
