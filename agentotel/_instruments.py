@@ -199,6 +199,35 @@ class Instruments:
             explicit_bucket_boundaries_advisory=sc.BUCKETS_EVALUATION_SCORE,
         ))
 
+        # MCP (semantic-conventions-genai docs/gen-ai/mcp.md), recorded by
+        # agentotel.integrations.mcp; the spec's descriptions and buckets
+        def mcp_histogram(name: str, description: str) -> Limited:
+            return limit(meter.create_histogram(
+                name,
+                unit=sc.UNIT_SECONDS,
+                description=description,
+                explicit_bucket_boundaries_advisory=sc.BUCKETS_MCP_DURATION,
+            ))
+
+        self.mcp_client_operation_duration = mcp_histogram(
+            sc.METRIC_MCP_CLIENT_OPERATION_DURATION,
+            "The duration of the MCP request or notification as observed on the sender "
+            "from the time it was sent until the response or ack is received.",
+        )
+        self.mcp_server_operation_duration = mcp_histogram(
+            sc.METRIC_MCP_SERVER_OPERATION_DURATION,
+            "MCP request or notification duration as observed on the receiver from the "
+            "time it was received until the result or ack is sent.",
+        )
+        self.mcp_client_session_duration = mcp_histogram(
+            sc.METRIC_MCP_CLIENT_SESSION_DURATION,
+            "The duration of the MCP session as observed on the MCP client.",
+        )
+        self.mcp_server_session_duration = mcp_histogram(
+            sc.METRIC_MCP_SERVER_SESSION_DURATION,
+            "The duration of the MCP session as observed on the MCP server.",
+        )
+
 
 class _Report:
     """One registered callback: the gauge it feeds, its attributes, whether it failed."""

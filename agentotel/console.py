@@ -204,7 +204,8 @@ def render_tree(
     spans: Sequence[ReadableSpan], evaluations: Mapping[int, list[str]] | None = None
 ) -> str:
     """Render spans of one trace as an indented tree (children ordered by start time),
-    each span's ``evaluations`` (span id -> lines) below its children."""
+    each span's ``evaluations`` (span id -> lines) below its children; a span of another
+    process than the root's (another ``service.name``) ends with ``[its service]``."""
     by_id = {s.context.span_id: s for s in spans if s.context}
     children: dict[int | None, list[ReadableSpan]] = {}
     for span in spans:
@@ -216,8 +217,12 @@ def render_tree(
         group.sort(key=lambda s: s.start_time or 0)
     lines: list[str] = []
 
+    home: str | None = None  # the root's service: spans of other processes are marked
+
     def walk(span: ReadableSpan, prefix: str, connector: str, child_prefix: str) -> None:
-        lines.append(prefix + connector + describe(span))
+        service = _service(span)
+        mark = f"  [{service}]" if service is not None and service != home else ""
+        lines.append(prefix + connector + describe(span) + mark)
         span_id = span.context.span_id if span.context else None
         kids: list[ReadableSpan | str] = [*children.get(span_id, [])]
         if evaluations and span_id is not None:
@@ -231,8 +236,16 @@ def render_tree(
                      "   " if last else "│  ")
 
     for root in children.get(None, []):
+        home = _service(root)
         walk(root, "", "", "")
     return "\n".join(lines) + "\n\n"
+
+
+def _service(span: ReadableSpan) -> str | None:
+    """The span's ``service.name`` (its process's resource)."""
+    resource = getattr(span, "resource", None)
+    value = resource.attributes.get(sc.SERVICE_NAME) if resource is not None else None
+    return value if isinstance(value, str) else None
 
 
 class EvaluationConsoleProcessor(LogRecordProcessor):

@@ -440,3 +440,88 @@ PROM_AGENT_HANDOFFS: Final = "agentotel_agent_handoffs_total"
 #: the resource's process id: set at start-up and again in each forked worker
 PROCESS_PID: Final = _process_attrs.PROCESS_PID
 SERVICE_INSTANCE_ID: Final = _service_attrs.SERVICE_INSTANCE_ID
+
+# --------------------------------------------------------------------------- MCP
+# Model Context Protocol (semantic-conventions-genai docs/gen-ai/mcp.md, Development; the
+# names moved there from core semantic-conventions v1.39; opentelemetry-semantic-conventions
+# 0.66 still ships them as deprecated `mcp_attributes`, so they are spelled here).
+# Spans `{mcp.method.name} {target}`: CLIENT on the sender, SERVER on the receiver.
+MCP_METHOD_NAME: Final = "mcp.method.name"
+MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
+MCP_SESSION_ID: Final = "mcp.session.id"
+MCP_RESOURCE_URI: Final = "mcp.resource.uri"
+JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
+GEN_AI_PROMPT_NAME: Final = "gen_ai.prompt.name"
+NETWORK_TRANSPORT: Final = "network.transport"
+NETWORK_PROTOCOL_NAME: Final = "network.protocol.name"
+NETWORK_PROTOCOL_VERSION: Final = "network.protocol.version"
+CLIENT_ADDRESS: Final = "client.address"
+CLIENT_PORT: Final = "client.port"
+NETWORK_TRANSPORT_PIPE: Final = "pipe"  # stdio
+NETWORK_TRANSPORT_TCP: Final = "tcp"  # Streamable HTTP
+NETWORK_PROTOCOL_HTTP: Final = "http"
+#: ``error.type`` of a ``tools/call`` whose result has ``isError: true``
+MCP_ERROR_TOOL: Final = "tool_error"
+MCP_METHOD_TOOLS_CALL: Final = "tools/call"
+MCP_METHOD_PROMPTS_GET: Final = "prompts/get"
+#: the methods whose params carry ``uri`` (recorded as ``mcp.resource.uri``)
+MCP_RESOURCE_METHODS: Final = frozenset(
+    {"resources/read", "resources/subscribe", "resources/unsubscribe",
+     "notifications/resources/updated"}
+)
+#: where the stateless 2026-07-28 revision carries the protocol version (``params._meta``)
+MCP_META_PROTOCOL_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
+#: the Streamable HTTP header of the session id
+MCP_SESSION_ID_HEADER: Final = "mcp-session-id"
+METRIC_MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
+METRIC_MCP_SERVER_OPERATION_DURATION: Final = "mcp.server.operation.duration"
+METRIC_MCP_CLIENT_SESSION_DURATION: Final = "mcp.client.session.duration"
+METRIC_MCP_SERVER_SESSION_DURATION: Final = "mcp.server.session.duration"
+BUCKETS_MCP_DURATION: Final = (
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300,
+)
+PROM_MCP_CLIENT_OPERATION_DURATION: Final = "mcp_client_operation_duration_seconds"
+PROM_MCP_SERVER_OPERATION_DURATION: Final = "mcp_server_operation_duration_seconds"
+PROM_MCP_CLIENT_SESSION_DURATION: Final = "mcp_client_session_duration_seconds"
+PROM_MCP_SERVER_SESSION_DURATION: Final = "mcp_server_session_duration_seconds"
+
+# --------------------------------------------------------------------------- A2A
+# Agent2Agent protocol (semantic-conventions-genai docs/gen-ai/a2a.md, Development): spans
+# `{a2a.method.name}`, CLIENT on the caller, SERVER on the agent; the conventions define
+# no A2A metric. The remote agent's `invoke_agent` CLIENT span is the layer above.
+A2A_METHOD_NAME: Final = "a2a.method.name"
+A2A_MESSAGE_ID: Final = "a2a.message.id"
+A2A_TASK_ID: Final = "a2a.task.id"
+A2A_TASK_STATE: Final = "a2a.task.state"
+A2A_TENANT: Final = "a2a.tenant"
+A2A_PROTOCOL_VERSION: Final = "a2a.protocol.version"
+#: a2a-sdk's client method -> the protocol's method name (the span name)
+A2A_CLIENT_METHODS: Final[dict[str, str]] = {
+    "send_message": "SendMessage",
+    "send_message_streaming": "SendStreamingMessage",
+    "get_task": "GetTask",
+    "list_tasks": "ListTasks",
+    "cancel_task": "CancelTask",
+    "subscribe": "SubscribeToTask",
+    "get_extended_agent_card": "GetExtendedAgentCard",
+    "create_task_push_notification_config": "CreateTaskPushNotificationConfig",
+    "get_task_push_notification_config": "GetTaskPushNotificationConfig",
+    "list_task_push_notification_configs": "ListTaskPushNotificationConfigs",
+    "delete_task_push_notification_config": "DeleteTaskPushNotificationConfig",
+}
+#: a2a-sdk's server request handler method -> the protocol's method name
+A2A_SERVER_METHODS: Final[dict[str, str]] = {
+    "on_message_send": "SendMessage",
+    "on_message_send_stream": "SendStreamingMessage",
+    "on_get_task": "GetTask",
+    "on_list_tasks": "ListTasks",
+    "on_cancel_task": "CancelTask",
+    "on_subscribe_to_task": "SubscribeToTask",
+    "on_get_extended_agent_card": "GetExtendedAgentCard",
+    "on_create_task_push_notification_config": "CreateTaskPushNotificationConfig",
+    "on_get_task_push_notification_config": "GetTaskPushNotificationConfig",
+    "on_list_task_push_notification_configs": "ListTaskPushNotificationConfigs",
+    "on_delete_task_push_notification_config": "DeleteTaskPushNotificationConfig",
+}
+#: the methods whose response is a stream: their spans last until the stream ends
+A2A_STREAMING_METHODS: Final = frozenset({"SendStreamingMessage", "SubscribeToTask"})

@@ -17,15 +17,15 @@ RULES = CONFIG / "prometheus" / "alerts.yml"
 
 # A metric name in PromQL: followed by a selector or a range (label names are not).
 PROMQL_METRIC = re.compile(
-    r"\b((?:gen_ai|agentotel|otel_sdk|process|cpython|system|traces_span_metrics|otelcol)"
+    r"\b((?:gen_ai|agentotel|mcp|otel_sdk|process|cpython|system|traces_span_metrics|otelcol)"
     r"_[A-Za-z0-9_]+)\s*[{\[]"
 )
 
 
 def queried_metrics(text: str) -> set[str]:
-    """The agentotel metric names queried in ``text``: ``gen_ai_*``, ``agentotel_*``, the
-    SDK's ``otel_sdk_*`` that agentotel switches on, and the process metrics init()
-    reports (``process_*``, ``cpython_*``, ``system_*``).
+    """The agentotel metric names queried in ``text``: ``gen_ai_*``, ``agentotel_*``,
+    ``mcp_*``, the SDK's ``otel_sdk_*`` that agentotel switches on, and the process
+    metrics init() reports (``process_*``, ``cpython_*``, ``system_*``).
 
     The Collector's own metrics (``otelcol_*``) and its span metrics
     (``traces_span_metrics_*``) are left out.

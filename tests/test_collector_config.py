@@ -676,7 +676,9 @@ def test_dashboards_chart_every_agentotel_metric() -> None:
 OPERATION_DURATION_SELECTOR = re.compile(
     rf"\b{semconv.PROM_OPERATION_DURATION}_(?:bucket|count|sum)\b(\{{[^}}]*\}})?"
 )
-NOT_RETRIEVAL = f'gen_ai_operation_name!="{semconv.OP_RETRIEVAL}"'
+# LLM queries leave out the other operations recorded on gen_ai.client.operation.duration:
+# retrievals and remote agent invocations
+NOT_RETRIEVAL = f'gen_ai_operation_name!~"{semconv.OP_RETRIEVAL}|{semconv.OP_INVOKE_AGENT}"'
 ONLY_RETRIEVAL = f'gen_ai_operation_name="{semconv.OP_RETRIEVAL}"'
 
 
@@ -742,13 +744,13 @@ def test_agents_and_tools_dashboard_reads_operation_duration_for_retrievals_only
 def test_operation_filter_check_reports_a_selector_that_counts_retrievals() -> None:
     expressions = {
         "calls": 'sum(rate(gen_ai_client_operation_duration_seconds_count{job=~"$job",'
-                 ' gen_ai_operation_name!="retrieval"}[5m]))',
+                 ' gen_ai_operation_name!~"retrieval|invoke_agent"}[5m]))',
         "errors": 'sum(rate(gen_ai_client_operation_duration_seconds_count{error_type!=""}[5m]))'
                   ' / sum(rate(gen_ai_client_operation_duration_seconds_count[5m]))',
     }
     assert operation_filter_problems(expressions, NOT_RETRIEVAL) == [
         'errors: gen_ai_client_operation_duration_seconds_count{error_type!=""}'
-        ' lacks gen_ai_operation_name!="retrieval"',
+        ' lacks gen_ai_operation_name!~"retrieval|invoke_agent"',
         "errors: gen_ai_client_operation_duration_seconds_count"
-        ' lacks gen_ai_operation_name!="retrieval"',
+        ' lacks gen_ai_operation_name!~"retrieval|invoke_agent"',
     ]

@@ -19,7 +19,11 @@ The same operations go once through agentotel and once through the helper's
   unclosed) and one whose task is cancelled while it waits for a chunk, each finishing
   the call on its own (no ``with`` block: the stream owns the call's end);
 - embeddings: an embeddings call (encoding formats, response model, input tokens,
-  dimension count).
+  dimension count);
+- remote agent: inside the workflow, an agent in another process (``agentotel.agent(...,
+  remote=True)``, the helper's ``invoke_remote_agent``): provider, server address and port,
+  agent id, version and description; and the same call failing with ``ConnectionError``,
+  which propagates out of the workflow.
 
 Both must give the same span names, kinds, parents, status codes, span attribute keys and
 values, metric names, units, histogram bucket boundaries and metric attribute sets.
@@ -448,6 +452,59 @@ def oracle_embeddings(handler: TelemetryHandler) -> None:
             embedding.dimension_count = DIMENSIONS
 
 
+REMOTE_AGENT = "billing-specialist"
+REMOTE_PROVIDER = "acme_agents"
+REMOTE_ADDRESS = "agents.internal"
+REMOTE_PORT = 8080
+REMOTE_AGENT_ID = "agent-billing-1"
+REMOTE_AGENT_VERSION = "2026-11"
+REMOTE_ERROR_MESSAGE = "agent host unreachable"
+
+
+@contextlib.contextmanager
+def _ours_remote() -> Iterator[None]:
+    with agentotel.workflow(WORKFLOW, conversation_id=CONVERSATION_ID):
+        with agentotel.agent(
+            REMOTE_AGENT, id=REMOTE_AGENT_ID, version=REMOTE_AGENT_VERSION,
+            description=AGENT_DESCRIPTION, remote=True, provider=REMOTE_PROVIDER,
+            server_address=REMOTE_ADDRESS, server_port=REMOTE_PORT,
+        ):
+            yield
+
+
+@contextlib.contextmanager
+def _oracle_remote(handler: TelemetryHandler) -> Iterator[None]:
+    with handler.workflow(WORKFLOW, conversation_id=CONVERSATION_ID):
+        with handler.invoke_remote_agent(
+            REMOTE_PROVIDER, agent_name=REMOTE_AGENT, server_address=REMOTE_ADDRESS,
+            server_port=REMOTE_PORT,
+        ) as agent:
+            agent.agent_id = REMOTE_AGENT_ID
+            agent.agent_version = REMOTE_AGENT_VERSION
+            agent.agent_description = AGENT_DESCRIPTION
+            yield
+
+
+def ours_remote_agent() -> None:
+    with _ours_remote():
+        pass
+
+
+def oracle_remote_agent(handler: TelemetryHandler) -> None:
+    with _oracle_remote(handler):
+        pass
+
+
+def ours_remote_agent_failure() -> None:
+    with contextlib.suppress(ConnectionError), _ours_remote():
+        raise ConnectionError(REMOTE_ERROR_MESSAGE)
+
+
+def oracle_remote_agent_failure(handler: TelemetryHandler) -> None:
+    with contextlib.suppress(ConnectionError), _oracle_remote(handler):
+        raise ConnectionError(REMOTE_ERROR_MESSAGE)
+
+
 # --------------------------------------------------------------------------- the expected telemetry
 
 WORKFLOW_SPAN = f"invoke_workflow {WORKFLOW}"
@@ -844,15 +901,76 @@ EMBEDDINGS = Scenario(
     extra_metrics={"agentotel.agent.active", "agentotel.llm.cost"},
 )
 
+REMOTE_AGENT_SPAN = f"invoke_agent {REMOTE_AGENT}"
+REMOTE_AGENT_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.agent.name": REMOTE_AGENT,
+    "gen_ai.agent.id": REMOTE_AGENT_ID,
+    "gen_ai.agent.version": REMOTE_AGENT_VERSION,
+    "gen_ai.agent.description": AGENT_DESCRIPTION,
+    "gen_ai.conversation.id": CONVERSATION_ID,
+    "gen_ai.provider.name": REMOTE_PROVIDER,
+    "server.address": REMOTE_ADDRESS,
+    "server.port": REMOTE_PORT,
+}
+REMOTE_AGENT_METRIC_ATTRIBUTES: dict[str, Any] = {
+    "gen_ai.operation.name": "invoke_agent",
+    "gen_ai.provider.name": REMOTE_PROVIDER,
+    "server.address": REMOTE_ADDRESS,
+    "server.port": REMOTE_PORT,
+}
+REMOTE_AGENT_CALL = Scenario(
+    name="remote-agent",
+    run_ours=ours_remote_agent,
+    run_oracle=oracle_remote_agent,
+    spans={
+        WORKFLOW_SPAN: SUCCESS.spans[WORKFLOW_SPAN],
+        REMOTE_AGENT_SPAN: SpanShape(
+            SpanKind.CLIENT, WORKFLOW_SPAN, StatusCode.UNSET, REMOTE_AGENT_ATTRIBUTES
+        ),
+    },
+    metric_points={  # the client operation duration; not the in-process agent's metric
+        "gen_ai.client.operation.duration": [REMOTE_AGENT_METRIC_ATTRIBUTES],
+        "gen_ai.invoke_workflow.duration": [WORKFLOW_METRIC_ATTRIBUTES],
+    },
+    extra_metrics={"agentotel.agent.active"},
+)
+REMOTE_AGENT_FAILURE = Scenario(
+    name="remote-agent-failure",
+    run_ours=ours_remote_agent_failure,
+    run_oracle=oracle_remote_agent_failure,
+    spans={
+        WORKFLOW_SPAN: SpanShape(
+            SpanKind.INTERNAL, None, StatusCode.ERROR,
+            {**WORKFLOW_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ),
+        REMOTE_AGENT_SPAN: SpanShape(
+            SpanKind.CLIENT, WORKFLOW_SPAN, StatusCode.ERROR,
+            {**REMOTE_AGENT_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ),
+    },
+    metric_points={
+        "gen_ai.client.operation.duration": [
+            {**REMOTE_AGENT_METRIC_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ],
+        "gen_ai.invoke_workflow.duration": [
+            {**WORKFLOW_METRIC_ATTRIBUTES, "error.type": RETRIEVAL_ERROR_TYPE},
+        ],
+    },
+    extra_metrics={"agentotel.agent.active"},
+)
+
 SCENARIOS = (
     SUCCESS, LLM_FAILURE, TOOL_FAILURE, RETRIEVAL, RETRIEVAL_FAILURE,
     STREAMING, ABANDONED_STREAM, CANCELLED_STREAM, EMBEDDINGS,
+    REMOTE_AGENT_CALL, REMOTE_AGENT_FAILURE,
 )  # fmt: skip
-FAILURES = (LLM_FAILURE, TOOL_FAILURE, RETRIEVAL_FAILURE)
+FAILURES = (LLM_FAILURE, TOOL_FAILURE, RETRIEVAL_FAILURE, REMOTE_AGENT_FAILURE)
 ERROR_MESSAGES = {
     LLM_FAILURE.name: LLM_ERROR_MESSAGE,
     TOOL_FAILURE.name: TOOL_ERROR_MESSAGE,
     RETRIEVAL_FAILURE.name: RETRIEVAL_ERROR_MESSAGE,
+    REMOTE_AGENT_FAILURE.name: REMOTE_ERROR_MESSAGE,
 }
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from otlp_receiver import REPO_ROOT, demo_command, demo_env, free_port
+from otlp_receiver import HTTP, REPO_ROOT, OtlpReceiver, demo_command, demo_env, free_port
 
 from examples.support_assistant.app import Exporters, exporter_settings
 from examples.support_assistant.workflow import load_requests
@@ -157,6 +158,12 @@ def test_trees_show_streaming_retrieval_memory_and_evaluations(
     assert searches > 0
     assert count(r"[├└]─ execute_tool search_docs  .*\n[│ ]*└─ retrieval acme-help-centre  "
                  r"\S+  documents=\d") == searches
+    # the calculator and the unit conversion are served by the MCP tool server: each call
+    # is the tool span here with the server's SERVER span below it, in that process
+    mcp_calls = count(r"─ (?:✗ )?execute_tool (?:calculate|convert_units)  ")
+    assert mcp_calls > 0
+    assert count(r"─ (?:✗ )?execute_tool (calculate|convert_units)  .*\n[│ ]*[├└]─ (?:✗ )?"
+                 r"tools/call \1  \S+.*  \[support-tools\]$") == mcp_calls
     # the store keeps 10 conversations: older ones are deleted as new ones arrive
     assert count(r"─ delete_memory support-conversations \(short_term\)  \S+  records=\d") > 0
 
@@ -216,3 +223,68 @@ def test_limit_and_requests_file_choose_the_input(
 
 def test_quiet_prints_no_trace_trees(quiet_limited_run: subprocess.CompletedProcess[str]) -> None:
     assert "invoke_workflow" not in quiet_limited_run.stdout
+
+
+# --------------------------------------------------------------------------- across processes
+
+CROSS_PROCESS_LIMIT = 4  # req-001 .. req-004: three answered (req-004 with a unit
+                         # conversion on the MCP tool server), one denied
+
+
+@pytest.fixture(scope="module")
+def spans_over_otlp() -> list:
+    """The spans of a short demo run, exported over OTLP (the tool server's and the
+    planner's come through the demo process, each with its own resource)."""
+    with OtlpReceiver() as receiver:
+        result = subprocess.run(
+            demo_command("--quiet", "--limit", str(CROSS_PROCESS_LIMIT)), cwd=REPO_ROOT,
+            env=demo_env(OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint(HTTP),
+                         OTEL_EXPORTER_OTLP_PROTOCOL=HTTP,
+                         OTEL_EXPORTER_PROMETHEUS_PORT=str(free_port()), OPENAI_MODEL=None),
+            capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        )
+        assert result.returncode == 0, result.stderr[-4000:]
+        return receiver.spans()
+
+
+def test_each_request_is_one_trace_across_the_processes_it_reaches(spans_over_otlp: list
+                                                                  ) -> None:
+    services: dict[str, set[str]] = defaultdict(set)
+    for span in spans_over_otlp:
+        services[span.trace_id].add(span.resource["service.name"])
+    workflows = {s.trace_id: s for s in spans_over_otlp
+                 if s.name == "invoke_workflow support-triage"}
+    assert len(workflows) == CROSS_PROCESS_LIMIT  # one trace per request
+    mcp_tool_calls = {s.trace_id for s in spans_over_otlp
+                      if s.name.startswith("execute_tool") and "mcp.method.name" in s.attributes}
+    assert mcp_tool_calls  # req-004 converts units on the tool server
+    for trace_id in workflows:
+        expected = {"support-assistant"}
+        if any(s.trace_id == trace_id and (s.name, s.kind) == ("invoke_agent planner", "CLIENT")
+               for s in spans_over_otlp):
+            expected |= {"support-planner"}  # called for every request the guardrails let in
+        if trace_id in mcp_tool_calls:
+            expected |= {"support-tools"}
+        assert services[trace_id] == expected
+    # every span of the other processes belongs to a request's trace or to the start-up's
+    startup = {s.trace_id for s in spans_over_otlp if s.name.startswith("start support-tools")}
+    remote = {s.trace_id for s in spans_over_otlp
+              if s.resource["service.name"] in ("support-tools", "support-planner")}
+    assert remote <= set(workflows) | startup
+    assert len([t for t in workflows if "support-planner" in services[t]]) == 3  # 1 denied
+
+
+def test_the_remote_spans_hang_under_their_callers(spans_over_otlp: list) -> None:
+    by_id = {s.span_id: s for s in spans_over_otlp}
+    for span in spans_over_otlp:
+        if span.resource["service.name"] == "support-tools" and span.kind == "SERVER":
+            caller = by_id[span.parent_span_id]
+            assert caller.resource["service.name"] == "support-assistant"
+            assert caller.name in (span.name.replace("tools/call", "execute_tool"),
+                                   span.name, "initialize", "notifications/initialized")
+        if span.resource["service.name"] == "support-planner" and span.kind == "SERVER":
+            caller = by_id[span.parent_span_id]
+            assert (caller.name, caller.kind) == ("POST", "CLIENT")
+            assert by_id[caller.parent_span_id].name == "SendMessage"
+            assert by_id[by_id[caller.parent_span_id].parent_span_id].name == (
+                "invoke_agent planner")

@@ -79,6 +79,18 @@ EXPECTED_EMPTY: dict[str, str] = {
     ),
 }
 EXPECTED_EMPTY.update({
+    "dashboard agentotel-agents-tools / MCP servers: calls per second and p95 by server / A": (
+        "the demo's MCP tool server exports its spans only (through the demo process);"
+        " tests/test_prometheus_names.py serves mcp_server_operation_duration_seconds"
+    ),
+    "dashboard agentotel-agents-tools / MCP servers: calls per second and p95 by server / B": (
+        "the demo's MCP tool server exports its spans only"
+    ),
+    "dashboard agentotel-agents-tools / MCP session mean duration by side / B": (
+        "the demo's MCP tool server exports its spans only"
+    ),
+})
+EXPECTED_EMPTY.update({
     f"dashboard agentotel-pipeline / {title} / {ref}": (
         "otelcol_* are the Collector's own metrics; no Collector runs here"
     )

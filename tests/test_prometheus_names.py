@@ -4,15 +4,14 @@ A small application runs in a subprocess: ``agentotel.init()`` with the Promethe
 exporter on a free port (``OTEL_EXPORTER_PROMETHEUS_PORT``), then one workflow with a
 guardrail, an agent, a priced and streamed LLM call (so a cost and the chunk metrics are
 recorded) and a scored evaluation of it, a tool, a handoff, a retrieval and a memory
-search, and two memory sizes (records and bytes), logs a line, and flushes every signal
-over OTLP to the test's receiver (so the pipeline's own ``otel_sdk_*`` metrics are
-recorded); it reports process and host metrics (``system_metrics="host"``); then it waits
-on stdin. Its
-``/metrics`` is scraped once and parsed with ``prometheus_client``; every name in the
-"Prometheus name" columns of the documentation's pages (as the site shows them, the
-generated reference tables included), every ``semconv.PROM_*`` constant and every
-agentotel metric the dashboards and ``alerts.yml`` query must be among the served sample
-names. A histogram's base name
+search, an MCP tool call to an in-process MCP server, and two memory sizes (records and
+bytes), logs a line, and flushes every signal over OTLP to the test's receiver (so the
+pipeline's own ``otel_sdk_*`` metrics are recorded); it reports process and host metrics
+(``system_metrics="host"``); then it waits on stdin. Its ``/metrics`` is scraped once and
+parsed with ``prometheus_client``; every name in the "Prometheus name" columns of the
+documentation's pages (as the site shows them, the generated reference tables included),
+every ``semconv.PROM_*`` constant and every agentotel metric the dashboards and
+``alerts.yml`` query must be among the served sample names. A histogram's base name
 counts as served when its ``_bucket``, ``_sum`` and ``_count`` series are.
 """
 
@@ -71,6 +70,24 @@ with agentotel.workflow("names-check"):
         with agentotel.memory("search_memory", store="conversation", memory_type="short_term"):
             pass
     agentotel.evaluation("relevance", score=0.9, label="pass", span_context=call)
+
+
+# an MCP tool server in the process, called over in-memory streams (the stream loop of a
+# session, so both sides record their operation and session durations)
+import anyio
+from mcp import Client
+from mcp.server.mcpserver import MCPServer
+
+tools = MCPServer("names-check")
+tools.add_tool(lambda order_id: "shipped", name="lookup_order")
+
+
+async def mcp_call():
+    async with Client(tools, mode="legacy") as client:
+        await client.call_tool("lookup_order", {{"order_id": "A-1"}})
+
+
+anyio.run(mcp_call)
 agentotel.memory_size("conversation", lambda: 3, memory_type="short_term")
 agentotel.memory_size("conversation", lambda: 2048, memory_type="short_term", unit="By")
 agentotel.get_logger().info("names recorded")

@@ -21,7 +21,8 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 PROMETHEUS_DIR = ROOT / "collector-config" / "prometheus"
 ISSUE_ALERTS = {
-    "AgentErrorRateHigh", "ToolErrorRateHigh", "LLMErrorRateHigh", "AgentSlow",
+    "AgentErrorRateHigh", "ToolErrorRateHigh", "MCPToolErrorRateHigh", "LLMErrorRateHigh",
+    "AgentSlow",
     "LLMLatencyHigh", "LLMCostBudget", "GuardrailViolationSpike", "TelemetryPipelineDown",
     "CollectorExportFailing", "EvaluationScoreRegression", "ProcessMemoryGrowing",
     "TelemetryDropped", "TelemetryExportFailing", "TelemetryQueueNearlyFull",
@@ -177,11 +178,10 @@ def test_unit_tests_fail_when_the_llm_rules_count_retrievals(
 ) -> None:
     work = copy_prometheus_dir(tmp_path)
     text = (work / "alerts.yml").read_text()
-    broken = text.replace('{gen_ai_operation_name!="retrieval"}', "").replace(
-        'gen_ai_operation_name!="retrieval", ', ""
-    )
-    assert 'gen_ai_operation_name!="retrieval"' in text
-    assert 'gen_ai_operation_name!="retrieval"' not in broken
+    matcher = 'gen_ai_operation_name!~"retrieval|invoke_agent"'
+    broken = text.replace("{" + matcher + "}", "").replace(matcher + ", ", "")
+    assert matcher in text
+    assert matcher not in broken
     (work / "alerts.yml").write_text(broken)
     result = run(promtool, "test", "rules", "alerts.test.yml", cwd=work)
     assert result.returncode == 1

@@ -150,6 +150,20 @@ BUILTIN: tuple[Instrumentation, ...] = (
         "langgraph.graph",  # langgraph is a namespace package: no import hook fires for it
         "langgraph",
     ),
+    Instrumentation(  # agentotel's own: MCP spans, metrics and _meta propagation (and FastMCP)
+        "mcp",
+        "agentotel.integrations.mcp:MCPInstrumentor",
+        "mcp",
+        "mcp",
+        "mcp",
+    ),
+    Instrumentation(  # agentotel's own: A2A spans and header propagation (a2a-sdk 1.x)
+        "a2a",
+        "agentotel.integrations.a2a:A2AInstrumentor",
+        "a2a",
+        "a2a-sdk",
+        "a2a",
+    ),
     Instrumentation(
         "pydantic_ai",
         "agentotel.integrations._pydantic_ai:PydanticAIInstrumentor",

@@ -1,8 +1,10 @@
-"""The agent kind: ``invoke_agent {name}``, an INTERNAL span for an in-process agent.
+"""The agent kind: ``invoke_agent {name}``, an INTERNAL span for an in-process agent, a
+CLIENT span for an agent in another process (``remote=True``).
 
-Source: GenAI agent spans, "Invoke agent internal span"
+Source: GenAI agent spans, "Invoke agent internal span" and "Invoke agent client span"
 (https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-agent-spans/), as implemented
-by ``opentelemetry-util-genai`` 1.3b0 (``_agent_invocation.py``).
+by ``opentelemetry-util-genai`` 1.3b0 (``_agent_invocation.py``: ``LocalAgentInvocation``,
+``RemoteAgentInvocation``).
 """
 
 from __future__ import annotations
@@ -10,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
+from opentelemetry.trace import SpanKind
+
 from agentotel import semconv as sc
-from agentotel._errors import warn_failure
+from agentotel._errors import warn_failure, warn_misuse
 from agentotel._runtime import Runtime
 from agentotel.operations._operation import (
     Attributes,
@@ -19,6 +23,7 @@ from agentotel.operations._operation import (
     callable_name,
     inherited_conversation,
     optional_text,
+    port,
     put,
     text,
 )
@@ -114,6 +119,73 @@ class Agent(MessagesOperation):
         )
 
 
+class RemoteAgent(Agent):
+    """``invoke_agent {name}`` — CLIENT span for an agent in another process, and
+    ``gen_ai.client.operation.duration``.
+
+    Span attributes (as ``opentelemetry-util-genai`` 1.3b0's ``invoke_remote_agent``):
+
+    - those of :class:`Agent`;
+    - ``gen_ai.provider.name`` (required; ``_OTHER`` with a warning when not given),
+      ``server.address``, ``server.port`` (recommended), set at start for samplers.
+
+    The span is the parent of the call that reaches the agent (A2A, HTTP), whose context
+    carries it to the other process, where the agent's own ``invoke_agent`` span (INTERNAL)
+    is its child. Metrics: ``gen_ai.client.operation.duration`` (histogram, s; operation,
+    provider, ``server.address``, ``server.port``, ``error.type``) and
+    ``agentotel.agent.active``; not ``gen_ai.invoke_agent.duration`` (the in-process
+    agent's metric, which the remote process records).
+    """
+
+    __slots__ = ("provider", "server_address", "server_port")
+    _span_kind = SpanKind.CLIENT
+
+    def __init__(
+        self,
+        name: str,
+        id: str | None = None,  # noqa: A002
+        description: str | None = None,
+        version: str | None = None,
+        conversation_id: str | None = None,
+        provider: str | None = None,
+        server_address: str | None = None,
+        server_port: int | None = None,
+    ) -> None:
+        super().__init__(name, id, description, version, conversation_id)
+        self._spec = (name, id, description, version, conversation_id, provider,
+                      server_address, server_port)
+        if provider is None:
+            warn_misuse(
+                "agentotel.agent(remote=True, provider)", provider,
+                "the remote agent's gen_ai.provider.name", f"using {sc.ERROR_TYPE_OTHER!r}",
+            )
+            provider = sc.ERROR_TYPE_OTHER
+        self.provider = text(provider, "agentotel.agent(provider)")
+        self.server_address = optional_text(server_address, "agentotel.agent(server_address)")
+        self.server_port = port(server_port, "agentotel.agent(server_port)")
+
+    def _start_attributes(self) -> Attributes:
+        return put(
+            super()._start_attributes(),
+            (
+                (sc.GEN_AI_PROVIDER_NAME, self.provider),
+                (sc.SERVER_ADDRESS, self.server_address),
+                (sc.SERVER_PORT, self.server_port),
+            ),
+        )
+
+    def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        instruments = runtime.instruments
+        instruments.agent_active.add(-1, {sc.GEN_AI_AGENT_NAME: self.name})
+        attributes = put(
+            {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_PROVIDER_NAME: self.provider},
+            ((sc.SERVER_ADDRESS, self.server_address), (sc.SERVER_PORT, self.server_port)),
+        )
+        instruments.operation_duration.record(
+            duration_s, self._with_error(attributes), self._context
+        )
+
+
 @overload
 def agent(
     name: str,
@@ -123,6 +195,10 @@ def agent(
     version: str | None = None,
     conversation_id: str | None = None,
     handoff_from: str | None = None,
+    remote: bool = False,
+    provider: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
 ) -> Agent: ...
 @overload
 def agent(name: _F) -> _F: ...
@@ -134,12 +210,24 @@ def agent(
     version: str | None = None,
     conversation_id: str | None = None,
     handoff_from: str | None = None,
+    remote: bool = False,
+    provider: str | None = None,
+    server_address: str | None = None,
+    server_port: int | None = None,
 ) -> Any:
-    """An ``invoke_agent {name}`` span (INTERNAL) and the agent metrics.
+    """An ``invoke_agent {name}`` span and the agent metrics.
 
-    Context manager or decorator; bare ``@agentotel.agent`` takes the function's name.
-    See :class:`Agent` for the attributes. Never raises.
+    In-process (default): an INTERNAL span (:class:`Agent`). ``remote=True``: the agent runs
+    in another process, reached over A2A or HTTP: a CLIENT span with
+    ``gen_ai.provider.name`` = ``provider``, ``server.address`` / ``server.port``
+    (:class:`RemoteAgent`). Context manager or decorator; bare ``@agentotel.agent`` takes
+    the function's name. Never raises.
     """
     if callable(name):
         return Agent(callable_name(name))(name)
+    if remote is True:
+        return RemoteAgent(
+            name, id, description, version, conversation_id, provider, server_address,
+            server_port,
+        )
     return Agent(name, id, description, version, conversation_id, handoff_from)

@@ -40,7 +40,8 @@ class Tool(Operation):
       on the span; the decorator form records the call's arguments and return value).
 
     Metric: ``gen_ai.execute_tool.duration`` (histogram, s; tool name, tool type,
-    ``error.type``).
+    ``error.type``, also when a layer inside marked the span failed: an MCP ``tools/call``
+    whose result is ``isError`` gives ``tool_error``).
     """
 
     __slots__ = ("name", "type", "description", "call_id")
@@ -111,12 +112,21 @@ class Tool(Operation):
         self.record_result(value)
 
     def _finish(self, duration_s: float, runtime: Runtime) -> None:
+        if self._error_type is None:  # a layer inside marked the span failed (an MCP
+            self._error_type = _marked_error(self.span)  # tools/call's isError result)
         attributes: Attributes = {sc.GEN_AI_TOOL_NAME: self.name}
         if self.type is not None:
             attributes[sc.GEN_AI_TOOL_TYPE] = self.type
         runtime.instruments.execute_tool_duration.record(
             duration_s, self._with_error(attributes), self._context
         )
+
+
+def _marked_error(span: Any) -> str | None:
+    """The ``error.type`` another layer set on the live span, if any."""
+    attributes = getattr(span, "attributes", None)
+    value = attributes.get(sc.ERROR_TYPE) if attributes else None
+    return value if isinstance(value, str) else None
 
 
 @overload

@@ -19,6 +19,7 @@ import agentotel
 
 from .llm_client import ChatClient, ToolCall
 from .memory import MemoryRecord
+from .remote import MCP_TOOLS, Remote, tool_result
 from .tools import TOOL_SPECS
 
 AGENT_VERSION = "1.2.0"
@@ -111,15 +112,29 @@ class Planner:
             return result.content
 
 
+class RemotePlanner:
+    """The planner in its own process, reached over A2A (:meth:`.remote.Remote.plan`)."""
+
+    def __init__(self, remote: Remote) -> None:
+        self.remote = remote
+
+    def run(self, request: str, conversation_id: str) -> str:
+        """The plan as text. Raises ``requests.HTTPError`` when the remote planner's model
+        call failed."""
+        return self.remote.plan(request, conversation_id)
+
+
 class Researcher:
     """Answers the plan with tools: model call -> tool calls -> model call, up to
-    :attr:`max_rounds` rounds of tool calls."""
+    :attr:`max_rounds` rounds of tool calls. The tools of :data:`~.remote.MCP_TOOLS` run
+    in the MCP tool server when ``remote`` is given."""
 
     max_rounds = 3
 
-    def __init__(self, client: ChatClient, model: str) -> None:
+    def __init__(self, client: ChatClient, model: str, remote: Remote | None = None) -> None:
         self.client = client
         self.model = model
+        self.remote = remote
         self.tool_schemas = [spec.openai_schema() for spec in TOOL_SPECS.values()]
 
     def run(self, request: str, plan: str, conversation_id: str) -> Research:
@@ -144,7 +159,7 @@ class Researcher:
                     return Research(result.content, sources)
                 messages.append(result.message)
                 for call in result.tool_calls:
-                    output = run_tool_call(call)
+                    output = run_tool_call(call, self.remote)
                     sources.append(output)
                     messages.append({"role": "tool", "tool_call_id": call.id, "content": output})
             # Out of rounds: ask for the findings without offering tools again.
@@ -152,12 +167,23 @@ class Researcher:
             return Research(final.content, sources)
 
 
-def run_tool_call(call: ToolCall) -> str:
+def run_tool_call(call: ToolCall, remote: Remote | None = None) -> str:
     """Run one tool call as an ``execute_tool`` span; the result as JSON text.
 
     A failing tool (unknown name, bad arguments, :class:`ValueError` from the tool) marks
-    its span as failed and returns ``{"error": "..."}`` for the model to read.
+    its span as failed and returns ``{"error": "..."}`` for the model to read. A tool the
+    MCP server serves is called there: the MCP layer adds its attributes to this span
+    (one tool span, not two) and marks it failed for an ``isError`` result.
     """
+    if remote is not None and call.name in MCP_TOOLS:
+        spec = TOOL_SPECS[call.name]
+        with agentotel.tool(call.name, type="function", description=spec.description,
+                            call_id=call.id):
+            try:
+                arguments = call.parsed_arguments()
+            except ValueError as error:
+                return json.dumps({"error": str(error)})
+            return tool_result(*remote.call_tool(call.name, arguments))
     spec = TOOL_SPECS.get(call.name)
     try:
         with agentotel.tool(

@@ -42,6 +42,7 @@ import agentotel
 
 from .fake_openai import FakeOpenAIServer
 from .llm_client import ChatClient
+from .remote import Relay, Remote
 from .summary import RunStatistics
 from .workflow import DEFAULT_REQUESTS, Outcome, SupportAssistant, SupportRequest, load_requests
 
@@ -200,6 +201,19 @@ def _say(text: str = "") -> None:
 # --------------------------------------------------------------------------- run
 
 
+class _NoProcessor:
+    """Where relayed spans go when tracing is off (``OTEL_SDK_DISABLED``)."""
+
+    def on_end(self, span: object) -> None:
+        pass
+
+
+def remote_tools() -> str:
+    from .remote import MCP_TOOLS
+
+    return ", ".join(sorted(MCP_TOOLS))
+
+
 def handle_one(assistant: SupportAssistant, request: SupportRequest) -> Outcome:
     """Run the workflow for one request; a failure becomes an ``error`` outcome."""
     try:
@@ -269,11 +283,21 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"Support assistant: {len(support_requests)} requests from "
          f"{_display_path(args.requests)}")
     _say(f"Exporters: {exporters.describe()}" + (f"; metrics at {url}" if url else ""))
+    # the child processes' spans join this process's pipeline (the provider's processor)
+    relay = Relay(getattr(telemetry.tracer_provider, "_active_span_processor", None)
+                  or _NoProcessor(), ENVIRONMENT)
     with model_backend(env) as backend:
-        _say(f"Model API: {backend.description}\n")
+        remote = Remote(relay, backend.base_url, backend.api_key)
+        _say(f"Model API: {backend.description}")
+        _say(f"Tools over MCP (stdio): {remote_tools()}; planner over A2A at "
+             f"{remote.planner_url}\n")
         client = ChatClient(backend.base_url, backend.api_key)
-        outcomes = run(SupportAssistant(client), support_requests)
-        client.close()
+        try:
+            outcomes = run(SupportAssistant(client, remote=remote), support_requests)
+        finally:
+            client.close()
+            remote.close()
+    relay.close()
 
     _say("\n== Run ==")
     _say("  " + run_summary(outcomes))

@@ -28,13 +28,20 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from opentelemetry import baggage
+from opentelemetry import context as otel_context
+
 import agentotel
 
 from . import guardrails
-from .agents import Models, Planner, Researcher, Writer
+from .agents import Models, Planner, RemotePlanner, Researcher, Writer
 from .evaluation import Groundedness, evaluate_reply
 from .llm_client import ChatClient
 from .memory import ConversationMemory
+from .remote import Remote
+
+#: the baggage entry the MCP server reads the conversation id from (the GenAI attribute name)
+GEN_AI_CONVERSATION_ID = "gen_ai.conversation.id"
 
 WORKFLOW_NAME = "support-triage"
 DEFAULT_REQUESTS = Path(__file__).parent / "data" / "requests.jsonl"
@@ -94,12 +101,17 @@ def load_requests(path: Path = DEFAULT_REQUESTS, limit: int | None = None) -> li
 class SupportAssistant:
     """Runs the workflow for one request at a time against one Chat Completions API."""
 
-    def __init__(self, client: ChatClient, models: Models | None = None) -> None:
+    def __init__(
+        self, client: ChatClient, models: Models | None = None, remote: Remote | None = None
+    ) -> None:
         models = models or Models.from_env()
-        self.planner = Planner(client, models.planner)
-        self.researcher = Researcher(client, models.researcher)
+        self.planner: Planner | RemotePlanner = (
+            Planner(client, models.planner) if remote is None else RemotePlanner(remote)
+        )
+        self.researcher = Researcher(client, models.researcher, remote)
         self.writer = Writer(client, models.writer)
         self.memory = ConversationMemory()
+        self.remote = remote
 
     def handle(self, request: SupportRequest) -> Outcome:
         """Screen, plan, research, write and screen again.
@@ -109,6 +121,15 @@ class SupportAssistant:
         """
         conversation_id = f"conv_{uuid.uuid4().hex[:16]}"
         context = {"support.request.id": request.id, "support.request.channel": request.channel}
+        # The conversation id in the baggage: the tool server's spans carry it too.
+        token = otel_context.attach(baggage.set_baggage(GEN_AI_CONVERSATION_ID, conversation_id))
+        try:
+            return self._handle(request, conversation_id, context)
+        finally:
+            otel_context.detach(token)
+
+    def _handle(self, request: SupportRequest, conversation_id: str, context: dict[str, str]
+                ) -> Outcome:
         with agentotel.workflow(WORKFLOW_NAME, conversation_id=conversation_id) as run:
             # Content is captured only when OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT
             # asks for it, and is redacted on export like every other attribute.
@@ -120,6 +141,9 @@ class SupportAssistant:
             except Exception as error:
                 log.warning("request %s failed: %s", request.id, error, extra=context)
                 raise
+            finally:
+                if self.remote is not None:
+                    self.remote.settle()  # the other processes' spans, before the tree prints
 
     def _run(self, request: SupportRequest, conversation_id: str, context: dict[str, str]
              ) -> Outcome:
