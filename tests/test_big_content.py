@@ -230,10 +230,14 @@ def test_with_the_upload_hook_configured_the_content_is_uploaded_and_referenced_
     assert uri.startswith(tmp_path.as_uri()) and uri.endswith("_inputs.json")
     path = Path(uri.removeprefix("file://"))
     deadline = time.monotonic() + 10
-    while not path.exists() and time.monotonic() < deadline:  # uploaded off the thread
-        time.sleep(0.02)
-    uploaded = path.read_text()
-    (image,) = [p for p in json.loads(uploaded)[0]["parts"] if p["type"] == "blob"]
+    uploaded = None
+    while uploaded is None and time.monotonic() < deadline:  # uploaded off the thread
+        try:  # the file appears before it is written whole
+            uploaded = json.loads(path.read_text())
+        except (OSError, ValueError):
+            time.sleep(0.02)
+    assert uploaded is not None, f"{path} was not uploaded whole within 10 s"
+    (image,) = [p for p in uploaded[0]["parts"] if p["type"] == "blob"]
     assert base64.b64decode(image["content"]) == PNG
     (message,) = json.loads(span.attributes[sc.GEN_AI_INPUT_MESSAGES])
     assert message["parts"][1]["sha256"] == hashlib.sha256(PNG).hexdigest()
