@@ -19,7 +19,7 @@ from opentelemetry.sdk._logs.export import LogRecordExporter, LogRecordExportRes
 from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
-from opentelemetry.util.types import AnyValue, Attributes
+from opentelemetry.util.types import Attributes
 
 from agentotel import _readable
 from agentotel.redaction.detectors import marker
@@ -30,9 +30,19 @@ _logger = logging.getLogger("agentotel.redaction")
 #: Replacement for every string of a span or log record that could not be redacted.
 ERROR_MARKER: Final = marker("error")
 
-#: ``redact(value, key)``: ``value`` redacted, the same object when nothing changed;
-#: ``key`` is the attribute key the value belongs to, if any (:meth:`Redactor.redact`).
-RedactValue = Callable[[Any, "str | None"], Any]
+
+
+class Redacts(Protocol):
+    """What redacts an item's values: the :class:`Redactor`, or the blanking fallback."""
+
+    def redact(self, value: Any, key: str | None = None) -> Any:
+        """``value`` redacted, the same object when nothing changed; ``key`` is the
+        attribute key the value belongs to, if any (:meth:`Redactor.redact`)."""
+        ...
+
+    def redacted_attributes(self, attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A new dict of ``attrs`` redacted, ``None`` when nothing changed."""
+        ...
 
 
 # --------------------------------------------------------------------------- generic wrapper
@@ -68,8 +78,17 @@ def _blank_strings(value: Any) -> Any:
     return value
 
 
-def _blank(value: Any, key: str | None) -> Any:
-    return _blank_strings(value)
+class _Blank:
+    """The fallback :class:`Redacts`: every string replaced by :data:`ERROR_MARKER`."""
+
+    def redact(self, value: Any, key: str | None = None) -> Any:
+        return _blank_strings(value)
+
+    def redacted_attributes(self, attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+        return {key: _blank_strings(value) for key, value in attrs.items()}
+
+
+_BLANK = _Blank()
 
 
 class RedactingExporter(Generic[_ExporterT, _ItemT, _ResultT]):
@@ -83,8 +102,8 @@ class RedactingExporter(Generic[_ExporterT, _ItemT, _ResultT]):
             ``shutdown`` and ``force_flush`` calls.
         redactor: what redacts each value; ``None``: a :class:`Redactor` with the
             default detectors.
-        redact_item: ``redact_item(item, redact)``: ``item`` with each of its values
-            passed through ``redact`` (:data:`RedactValue`); ``item`` itself when nothing
+        redact_item: ``redact_item(item, redacts)``: ``item`` with each of its values
+            redacted by ``redacts`` (:class:`Redacts`); ``item`` itself when nothing
             changed. It must never modify ``item``: other processors may hold it.
         strip_item: the last resort, used when ``redact_item`` fails while blanking too:
             a copy of ``item`` without any of the values redaction covers (for a span:
@@ -113,7 +132,7 @@ class RedactingExporter(Generic[_ExporterT, _ItemT, _ResultT]):
         exporter: _ExporterT,
         redactor: Redactor | None,
         *,
-        redact_item: Callable[[_ItemT, RedactValue], _ItemT],
+        redact_item: Callable[[_ItemT, Redacts], _ItemT],
         strip_item: Callable[[_ItemT], _ItemT],
         item_name: str,
         log_first_error: bool,
@@ -139,11 +158,11 @@ class RedactingExporter(Generic[_ExporterT, _ItemT, _ResultT]):
 
     def _redacted(self, item: _ItemT) -> _ItemT:
         try:
-            return self._redact_item(item, self._redactor.redact)
+            return self._redact_item(item, self._redactor)
         except Exception:  # noqa: BLE001 - must never raise; fall back to blanking
             self._record_error()
         try:
-            return self._redact_item(item, _blank)
+            return self._redact_item(item, _BLANK)
         except Exception:  # noqa: BLE001
             return self._strip_item(item)
 
@@ -170,22 +189,17 @@ class RedactingExporter(Generic[_ExporterT, _ItemT, _ResultT]):
 
 
 def _redacted_mapping(
-    attrs: Attributes, redact: RedactValue, dropped: int | None = None
+    attrs: Attributes, redacts: Redacts, dropped: int | None = None
 ) -> Attributes:
     """``attrs`` redacted; the same object if unchanged. The dropped-attribute count
     (``dropped``, or that of ``attrs`` itself) is carried over."""
     if not attrs:
         return attrs
-    result: dict[str, AnyValue] = {}
-    changed = False
     # the SDK's BoundedAttributes: its plain dict, not its Mapping methods (a Python call
     # per item), for the iteration
     inner = getattr(attrs, "_dict", None)
-    for key, value in (inner if inner.__class__ is dict else attrs).items():
-        new = redact(value, key)
-        changed = changed or new is not value
-        result[key] = new
-    if not changed:
+    result = redacts.redacted_attributes(inner if inner.__class__ is dict else attrs)
+    if result is None:
         return attrs
     return _readable.bounded_attributes(
         result, _readable.dropped(attrs) if dropped is None else dropped
@@ -195,21 +209,21 @@ def _redacted_mapping(
 # --------------------------------------------------------------------------- spans
 
 
-def _redacted_event(event: Event, redact: RedactValue) -> Event:
-    attributes = _redacted_mapping(event.attributes, redact)
+def _redacted_event(event: Event, redacts: Redacts) -> Event:
+    attributes = _redacted_mapping(event.attributes, redacts)
     if attributes is event.attributes:
         return event
     return Event(event.name, attributes, event.timestamp)
 
 
-def _redacted_link(link: Link, redact: RedactValue) -> Link:
-    attributes = _redacted_mapping(link.attributes, redact)
+def _redacted_link(link: Link, redacts: Redacts) -> Link:
+    attributes = _redacted_mapping(link.attributes, redacts)
     if attributes is link.attributes:
         return link
     return Link(link.context, attributes)
 
 
-def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
+def _redacted_span(span: ReadableSpan, redacts: Redacts) -> ReadableSpan:
     """A new span with redacted attributes, event/link attributes and status description;
     ``span`` itself when nothing changed. Dropped attribute/event/link counts are kept."""
     # the span's own attributes object (``span.attributes`` makes a new read-only view of
@@ -217,14 +231,22 @@ def _redacted_span(span: ReadableSpan, redact: RedactValue) -> ReadableSpan:
     original_attributes = getattr(span, "_attributes", None)
     if original_attributes is None:
         original_attributes = span.attributes
-    attributes = _redacted_mapping(original_attributes, redact, span.dropped_attributes)
-    original_events, original_links = span.events, span.links
-    # most spans have no events and no links: no lists to make and compare for them
-    events = [_redacted_event(e, redact) for e in original_events] if original_events else []
-    links = [_redacted_link(link, redact) for link in original_links] if original_links else []
+    attributes = _redacted_mapping(original_attributes, redacts, span.dropped_attributes)
+    # most spans have no events and no links: no tuples (``span.events`` / ``.links`` make
+    # one on every access) nor lists to make and compare for them
+    original_events = getattr(span, "_events", None)
+    if original_events is None:
+        original_events = span.events
+    original_links = getattr(span, "_links", None)
+    if original_links is None:
+        original_links = span.links
+    events = [_redacted_event(e, redacts) for e in original_events] if original_events else []
+    links = (
+        [_redacted_link(link, redacts) for link in original_links] if original_links else []
+    )
     status = span.status
     if status.description:
-        description = redact(status.description, None)
+        description = redacts.redact(status.description)
         if description is not status.description:
             status = Status(status.status_code, description)
     if (
@@ -294,11 +316,11 @@ class RedactingSpanExporter(
 # --------------------------------------------------------------------------- log records
 
 
-def _redacted_log(record: ReadableLogRecord, redact: RedactValue) -> ReadableLogRecord:
+def _redacted_log(record: ReadableLogRecord, redacts: Redacts) -> ReadableLogRecord:
     """A new log record with redacted body and attributes; ``record`` if unchanged."""
     inner = record.log_record
-    body = redact(inner.body, None)
-    attributes = _redacted_mapping(inner.attributes, redact)
+    body = redacts.redact(inner.body)
+    attributes = _redacted_mapping(inner.attributes, redacts)
     if body is inner.body and attributes is inner.attributes:
         return record
     new_inner = _copy_log_record(inner)

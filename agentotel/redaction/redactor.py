@@ -201,6 +201,29 @@ class Redactor:
             return self._redact_sequence(value)
         return value
 
+    def redacted_attributes(self, attrs: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A new dict of ``attrs`` with every value redacted as :meth:`redact` does, or
+        ``None`` when no value changed (the usual case: nothing is copied then).
+
+        The values that recur on every span (numbers, and strings met before under an
+        ordinary key) are settled inline, without a call each."""
+        kinds = self._key_kinds
+        memo = self._memo
+        redact = self.redact
+        result: dict[str, Any] = {}
+        changed = False
+        for key, value in attrs.items():
+            if kinds.get(key) == _ORDINARY:
+                cls = value.__class__
+                if (cls is str and memo.get(value) is _UNCHANGED) or cls in _UNREDACTED:
+                    result[key] = value
+                    continue
+            new = redact(value, key)
+            if new is not value:
+                changed = True
+            result[key] = new
+        return result if changed else None
+
     def _key_kind(self, key: str) -> int:
         kinds = self._key_kinds
         if len(kinds) >= _KEY_MEMO_MAX_ENTRIES:
