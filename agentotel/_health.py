@@ -29,7 +29,6 @@ skipped with one warning.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 import threading
@@ -49,7 +48,13 @@ from opentelemetry.semconv._incubating.metrics import otel_metrics
 
 from agentotel import semconv as sc
 from agentotel._ratelimit import log_throttled
-from agentotel._selfmetrics import PipelineCounts, ProcessorCounts, observe
+from agentotel._selfmetrics import (
+    CountingBatchLogRecordProcessor,
+    CountingBatchSpanProcessor,
+    PipelineCounts,
+    ProcessorCounts,
+    observe,
+)
 
 _logger = logging.getLogger("agentotel")
 
@@ -184,6 +189,9 @@ class _SignalState:
         self.endpoint_host: str | None = None
         self.queue_size: Callable[[], int] | None = None
         self.queue_capacity: int | None = None
+        #: the items a full queue pushed out so far (read when health is asked for)
+        self.evicted: Callable[[], int] | None = None
+        self._evicted_seen = 0
         self._lock = threading.Lock()
         self._exported = 0
         self._failed = 0
@@ -222,7 +230,26 @@ class _SignalState:
             self._errors[error_type] += items
             self._last_loss = time.monotonic()
 
+    def _count_evicted(self) -> None:
+        """Take in the items a full queue pushed out since the last look (counted by the
+        queue without a lock; seen here, so the time of the loss is when it is seen)."""
+        evicted = self.evicted
+        if evicted is None:
+            return
+        try:
+            count = evicted()
+        except Exception:  # noqa: BLE001 - health never raises
+            return
+        with self._lock:
+            new = count - self._evicted_seen
+            if new > 0:
+                self._evicted_seen = count
+                self._dropped += new
+                self._errors[sc.ERROR_TYPE_QUEUE_FULL] += new
+                self._last_loss = time.monotonic()
+
     def snapshot(self) -> SignalHealth:
+        self._count_evicted()
         with self._lock:
             exported, failed, dropped = self._exported, self._failed, self._dropped
             errors = dict(self._errors)
@@ -404,32 +431,6 @@ def _server_attributes(endpoint: str, grpc: bool) -> dict[str, Any]:
 # --------------------------------------------------------------------------- processor hook
 
 
-class _ExactQueue(collections.deque):  # type: ignore[type-arg]
-    """A batch processor's bounded queue that tells when an append pushed an item out.
-
-    The SDK's processor appends with ``appendleft`` (a full deque drops its oldest item)
-    and its worker takes batches with ``pop``; both run under one lock here, so "the queue
-    was full" and "an item was pushed out" are the same event. ``on_evict`` is called,
-    outside the lock, once per item pushed out.
-    """
-
-    def __init__(self, maxlen: int, on_evict: Callable[[], None]) -> None:
-        super().__init__((), maxlen)
-        self._lock = threading.Lock()
-        self._on_evict = on_evict
-
-    def appendleft(self, item: Any) -> None:
-        with self._lock:
-            full = len(self) == self.maxlen
-            super().appendleft(item)
-        if full:
-            self._on_evict()
-
-    def pop(self, *index: Any) -> Any:
-        with self._lock:
-            return super().pop(*index)
-
-
 # --------------------------------------------------------------------------- the monitor
 
 
@@ -458,7 +459,6 @@ class Monitor:
         self._exports: list[tuple[str, Any, _ExportOperations]] = []
         self._failure_reported = False
         self._endpoints: dict[str, tuple[str, str]] = {}
-        self._queues: list[_ExactQueue] = []
 
     def attach(self, meter_provider: MeterProvider) -> None:
         """The meter provider the pipeline's metrics are recorded on. The instruments are
@@ -473,8 +473,10 @@ class Monitor:
         observe(meter_provider.get_meter(sc.SDK_METER_SCOPE), self.counts)
 
     def close(self) -> None:
-        """Telemetry was shut down: health says ``down``, not live."""
+        """Telemetry was shut down: health says ``down``, not live; the exporters' loggers
+        log their failures again."""
         self.live = False
+        unquiet_exporter_loggers(self)
 
     def _state(self, signal: str) -> _SignalState:
         with self._lock:
@@ -501,7 +503,7 @@ class Monitor:
         are counted, the first one said in one line (:meth:`_first_failure`), none logged
         per batch (:func:`quiet_exporter_loggers`). ``endpoint_source`` names what set the
         endpoint (a variable, or ``init(endpoint=...)``)."""
-        quiet_exporter_loggers()
+        quiet_exporter_loggers(self)
         self._endpoints[signal] = (endpoint, endpoint_source)
         state = self._state(signal)
         state.endpoint_host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname
@@ -534,28 +536,29 @@ class Monitor:
     def watch_processor(self, signal: Literal["traces", "logs"], processor: Any) -> None:
         """Put agentotel's recorder (:class:`~agentotel._selfmetrics.ProcessorCounts`) into
         a ``BatchSpanProcessor`` / ``BatchLogRecordProcessor``: what it drops, for health
-        and, with metrics on, processed, queue size and queue capacity."""
+        and, with metrics on, processed, queue size and queue capacity. Drops from a full
+        queue are counted exactly for agentotel's counting processors
+        (:func:`agentotel._providers.batch_span_processor` builds them), as the SDK counts
+        them for others."""
         state = self._state(signal)
         batch = getattr(processor, "_batch_processor", None)
         if batch is None or not _has(batch, "_metrics", "drop_items"):
             _skipped(f"the {signal} batch processor's drop hook")
             return
         queue = batch._queue
-        exact = isinstance(queue, collections.deque) and queue.maxlen is not None and not queue
         state.queue_capacity = getattr(batch, "_max_queue_size", None)
         component = (
             sc.BATCHING_SPAN_PROCESSOR if signal == "traces" else sc.BATCHING_LOG_PROCESSOR
         )
+        exact = isinstance(processor, (CountingBatchSpanProcessor, CountingBatchLogRecordProcessor))
         counts = ProcessorCounts(
             signal,
             self._component(component.value),
             state.queue_capacity,
             state.dropped,
-            exact_queue_full=exact,
+            counting=processor if exact else None,
         )
-        if exact:  # empty: nothing has been queued yet
-            queue = batch._queue = _ExactQueue(queue.maxlen, counts.evicted)
-            self._queues.append(queue)
+        state.evicted = counts.evicted
         counts.register_queue_size(lambda: len(queue))
         state.queue_size = counts.queue_size
         batch._metrics = counts
@@ -620,8 +623,7 @@ class Monitor:
         self._lock = threading.Lock()
         for state in self._states.values():
             state._lock = threading.Lock()
-        for queue in self._queues:
-            queue._lock = threading.Lock()
+            state._evicted_seen = 0  # the queue's counts start again (see below)
         self.counts.after_fork_in_child()
 
     def exporters(self) -> list[Any]:
@@ -680,14 +682,30 @@ class _CountedNotLogged(logging.Filter):
 
 
 _QUIET = _CountedNotLogged()
+#: the monitors that put :data:`_QUIET` on the exporters' loggers and are not closed yet
+_quieting: set[int] = set()
+_quiet_lock = threading.Lock()
 
 
-def quiet_exporter_loggers() -> None:
-    """Put :class:`_CountedNotLogged` on the OTLP exporters' loggers (idempotent)."""
-    for name in _EXPORTER_LOGGERS:
-        logger = logging.getLogger(name)
-        if _QUIET not in logger.filters:
-            logger.addFilter(_QUIET)
+def quiet_exporter_loggers(monitor: object) -> None:
+    """Put :class:`_CountedNotLogged` on the OTLP exporters' loggers while ``monitor``
+    runs (idempotent; :func:`unquiet_exporter_loggers` takes it off)."""
+    with _quiet_lock:
+        _quieting.add(id(monitor))
+        for name in _EXPORTER_LOGGERS:
+            logger = logging.getLogger(name)
+            if _QUIET not in logger.filters:
+                logger.addFilter(_QUIET)
+
+
+def unquiet_exporter_loggers(monitor: object) -> None:
+    """``monitor`` was closed: once no running monitor needs it, the exporters' loggers
+    are as they were (a guest leaves the loggers it touched as it found them)."""
+    with _quiet_lock:
+        _quieting.discard(id(monitor))
+        if not _quieting:
+            for name in _EXPORTER_LOGGERS:
+                logging.getLogger(name).removeFilter(_QUIET)
 
 
 def first_failure_line(signal: str, endpoint: str, source: str, error_type: str) -> str:

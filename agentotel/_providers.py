@@ -65,6 +65,7 @@ from agentotel._bounded import SizeBoundedLogRecordExporter, SizeBoundedSpanExpo
 from agentotel._health import Monitor, MonitoredTracerProvider, duration_views
 from agentotel._probes import serve_metrics_and_probes
 from agentotel._ratelimit import log_throttled
+from agentotel._selfmetrics import CountingBatchLogRecordProcessor, CountingBatchSpanProcessor
 from agentotel._settings import _PER_SIGNAL, Settings, Signal
 from agentotel.console import EvaluationConsoleProcessor, TreeConsoleSpanExporter
 
@@ -283,8 +284,9 @@ def batch_span_processor(
     settings: Settings, exporter: SpanExporter, meter_provider: MeterProvider | None = None
 ) -> BatchSpanProcessor:
     """A ``BatchSpanProcessor`` sized by the settings (never by the SDK's own reading of
-    ``OTEL_BSP_*``, which raises on an inconsistent pair)."""
-    return BatchSpanProcessor(
+    ``OTEL_BSP_*``, which raises on an inconsistent pair), counting what it queues (its
+    drops counted exactly: :class:`~agentotel._selfmetrics.CountingBatchSpanProcessor`)."""
+    return CountingBatchSpanProcessor(
         exporter,
         max_queue_size=settings.bsp_max_queue_size,
         schedule_delay_millis=settings.bsp_schedule_delay_s * 1000,
@@ -296,8 +298,9 @@ def batch_span_processor(
 def batch_log_record_processor(
     settings: Settings, exporter: LogRecordExporter, meter_provider: MeterProvider | None = None
 ) -> BatchLogRecordProcessor:
-    """A ``BatchLogRecordProcessor`` sized by the settings (``OTEL_BLRP_*``)."""
-    return BatchLogRecordProcessor(
+    """A ``BatchLogRecordProcessor`` sized by the settings (``OTEL_BLRP_*``), counting what
+    it queues (:class:`~agentotel._selfmetrics.CountingBatchLogRecordProcessor`)."""
+    return CountingBatchLogRecordProcessor(
         exporter,
         max_queue_size=settings.blrp_max_queue_size,
         schedule_delay_millis=settings.blrp_schedule_delay_s * 1000,

@@ -21,7 +21,9 @@ when the metrics are collected, on the metric reader's thread:
   .processed`` (``error.type`` ``queue_full`` / ``already_shutdown`` for what it drops),
   ``...queue.size`` and ``...queue.capacity``; it also tells the health state
   (:class:`agentotel._health.Monitor`) what was dropped. The processor calls it per batch
-  on its worker thread, and per dropped item.
+  on its worker thread, and per dropped item; the items a full queue pushes out are
+  counted from what the processor handed to its queue (:class:`CountingBatchSpanProcessor`,
+  an increment per span) and what its worker took.
 
 Exactness: an increment is a single ``+=`` on an attribute with no call in between, which
 CPython's interpreter lock does not interrupt (since 3.10 it switches threads only at calls
@@ -37,6 +39,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
+from opentelemetry.sdk._logs.export import BatchLogRecordProcessor
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import SpanContext
 
@@ -143,6 +148,35 @@ class LogCounts:
         self.created += 1
 
 
+class CountingBatchSpanProcessor(BatchSpanProcessor):
+    """The SDK's ``BatchSpanProcessor``, counting the spans it hands to its queue.
+
+    ``on_end`` is the SDK's own (opentelemetry-sdk 1.45) with one integer increment after
+    the hand-over: no call is added on the thread that ends the span. With the items the
+    worker took (:meth:`ProcessorCounts.finish_items`) and the queue's length, that gives
+    the spans a full queue pushed out exactly (:meth:`ProcessorCounts.evicted`).
+    """
+
+    offered = 0
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not (span.context and span.context.trace_flags.sampled):
+            return
+        self._batch_processor.emit(span)
+        self.offered += 1
+
+
+class CountingBatchLogRecordProcessor(BatchLogRecordProcessor):
+    """The SDK's ``BatchLogRecordProcessor``, counting the log records it hands to its
+    queue (as :class:`CountingBatchSpanProcessor`)."""
+
+    offered = 0
+
+    def on_emit(self, log_record: Any) -> None:
+        super().on_emit(log_record)
+        self.offered += 1
+
+
 class ProcessorCounts:
     """A batch processor's recorder (the SDK's ``ProcessorMetricsT``).
 
@@ -150,16 +184,19 @@ class ProcessorCounts:
         signal: ``traces`` or ``logs``.
         attributes: ``otel.component.type`` / ``otel.component.name`` of the processor.
         capacity: the most items its queue holds.
-        on_drop: told ``(items, error.type)`` of every drop (the health state).
-        exact_queue_full: the processor's queue reports each item a full queue pushed out
-            (:meth:`evicted`); the SDK's own ``queue_full`` calls are then ignored (it
-            decides "full" before it appends, without a lock, and the worker may take a
-            batch in between, so it counts drops that did not happen).
+        on_drop: told ``(items, error.type)`` of every drop it is called with (the health
+            state).
+        counting: the processor when it counts what it hands to its queue
+            (:class:`CountingBatchSpanProcessor`, :class:`CountingBatchLogRecordProcessor`):
+            the ``queue_full`` drops are then :meth:`evicted`, and the SDK's own
+            ``queue_full`` calls are ignored (it decides "full" before it appends, without a
+            lock, and the worker may take a batch in between, so it counts drops that did
+            not happen).
     """
 
     __slots__ = (
         "signal", "attributes", "capacity", "processed", "dropped", "queue_size", "_on_drop",
-        "_exact_queue_full", "_lock",
+        "_lock", "_counting", "_evicted",
     )
 
     def __init__(
@@ -169,50 +206,78 @@ class ProcessorCounts:
         capacity: int | None,
         on_drop: Callable[[int, str], None],
         *,
-        exact_queue_full: bool,
+        counting: CountingBatchSpanProcessor | CountingBatchLogRecordProcessor | None = None,
     ) -> None:
         self.signal = signal
         self.attributes = attributes
         self.capacity = capacity
         self.processed = 0  # handed to the exporter
-        self.dropped: dict[str, int] = {}  # error.type -> items
+        self.dropped: dict[str, int] = {}  # error.type -> items (but the evicted ones)
         self.queue_size: Callable[[], int] | None = None
         self._on_drop = on_drop
-        self._exact_queue_full = exact_queue_full
         self._lock = threading.Lock()
+        self._counting = counting
+        self._evicted = 0
 
     def register_queue_size(self, get_queue_size: Callable[[], int]) -> None:
         self.queue_size = get_queue_size
 
     def drop_items(self, count: int, error_type: str = sc.ERROR_TYPE_QUEUE_FULL) -> None:
-        if self._exact_queue_full and error_type == sc.ERROR_TYPE_QUEUE_FULL:
-            return
-        self._drop(count, error_type)
-
-    def evicted(self) -> None:
-        """One queued item was pushed out by a newer one: dropped, ``queue_full``."""
-        self._drop(1, sc.ERROR_TYPE_QUEUE_FULL)
-
-    def finish_items(self, count: int) -> None:
-        self.processed += count
-
-    def reset(self) -> None:
-        """Count from zero with a new lock (a forked child: the parent's items are the
-        parent's, and a lock a parent's thread held at the fork stays held)."""
-        self._lock = threading.Lock()
-        self.processed = 0
-        self.dropped = {}
-
-    def drops(self) -> list[tuple[str, int]]:
-        """``(error.type, items)`` dropped so far."""
-        with self._lock:
-            return list(self.dropped.items())
-
-    def _drop(self, count: int, error_type: str) -> None:
+        if self._counting is not None and error_type == sc.ERROR_TYPE_QUEUE_FULL:
+            return  # see evicted()
         # drops come from every thread that ends a span; under a lock (only when dropping)
         with self._lock:
             self.dropped[error_type] = self.dropped.get(error_type, 0) + count
         self._on_drop(count, error_type)
+
+    def finish_items(self, count: int) -> None:
+        self.processed += count
+
+    def evicted(self) -> int:
+        """The items a full queue pushed out so far (``queue_full``); 0 unless counting.
+
+        offered - already_shutdown - processed - queue length, taken while the worker is
+        not exporting (``processed`` is counted after a batch is taken: the processor's
+        export lock, tried without waiting; when the worker holds it, the last figure
+        stands) and the offered count read first (it is counted after each hand-over:
+        late only), so it never counts a drop that did not happen, is exact whenever no
+        item is being handed over, and never goes down."""
+        counting = self._counting
+        if counting is None:
+            return 0
+        batch = counting._batch_processor
+        lock = batch._export_lock
+        if lock.acquire(blocking=False):
+            try:
+                offered = counting.offered
+                waiting = len(batch._queue)
+                shutdown = self.dropped.get(sc.ERROR_TYPE_ALREADY_SHUTDOWN, 0)
+                evicted = offered - shutdown - self.processed - waiting
+            finally:
+                lock.release()
+            if evicted > self._evicted:
+                self._evicted = evicted
+        return self._evicted
+
+    def reset(self) -> None:
+        """Count from zero with a new lock (a forked child: the parent's items are the
+        parent's, and a lock a parent's thread held at the fork stays held; the SDK
+        empties the queue there)."""
+        self._lock = threading.Lock()
+        self.processed = 0
+        self.dropped = {}
+        self._evicted = 0
+        if self._counting is not None:
+            self._counting.offered = 0
+
+    def drops(self) -> list[tuple[str, int]]:
+        """``(error.type, items)`` dropped so far."""
+        with self._lock:
+            found = dict(self.dropped)
+        evicted = self.evicted()
+        if evicted:
+            found[sc.ERROR_TYPE_QUEUE_FULL] = found.get(sc.ERROR_TYPE_QUEUE_FULL, 0) + evicted
+        return list(found.items())
 
 
 class PipelineCounts:

@@ -255,6 +255,7 @@ def refused(otlp_receiver: OtlpReceiver) -> Iterator[Pipeline]:
     yield pipeline
     pipeline.tracer_provider.shutdown()
     pipeline.meter_provider.shutdown()
+    pipeline.monitor.close()
 
 
 @pytest.fixture

@@ -102,6 +102,7 @@ def pipelines() -> Iterator[list[Pipeline]]:
     for pipeline in made:
         pipeline.tracer_provider.shutdown()
         pipeline.meter_provider.shutdown()
+        pipeline.monitor.close()
 
 
 # --------------------------------------------------------------------------- exports
