@@ -45,6 +45,7 @@ from typing import Any
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 from opentelemetry.trace import Link, SpanContext, SpanKind
 
 from agentotel import _readable, _runtime, content
@@ -95,6 +96,8 @@ class GenAISpanProcessor(SpanProcessor):
 
     def __init__(self, processors: Sequence[SpanProcessor], capture: str | None = None) -> None:
         self._processors: tuple[SpanProcessor, ...] = tuple(processors)
+        # those that do something when a span starts (the export processors do not)
+        self._starting = _starting(self._processors)
         # content to take off: agentotel's mode keeps it off spans while a variable asks
         # the instrumentations for it (read once; nothing to do in the usual case)
         mode = _runtime.current().capture if capture is None else capture
@@ -112,12 +115,13 @@ class GenAISpanProcessor(SpanProcessor):
     def add(self, processor: SpanProcessor) -> None:
         """Hand spans to ``processor`` too, after the export processors."""
         self._processors = (*self._processors, processor)
+        self._starting = _starting(self._processors)
 
     # -- the SpanProcessor interface ---------------------------------------------------
     def on_start(self, span: Span, parent_context: Context | None = None) -> None:
         if span.kind is _CLIENT:
             self._live[span.context.span_id] = span
-        for processor in self._processors:
+        for processor in self._starting:
             processor.on_start(span, parent_context)
 
     def on_end(self, span: ReadableSpan) -> None:
@@ -218,6 +222,18 @@ class GenAISpanProcessor(SpanProcessor):
             },
         )
         return _readable.replace(span, attributes={**attributes, sc.LLM_COST_USD: cost})
+
+
+#: ``on_start`` of the SDK's processors, which does nothing
+_NO_OP_STARTS = frozenset(
+    {SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start}
+)
+
+
+def _starting(processors: Sequence[SpanProcessor]) -> tuple[SpanProcessor, ...]:
+    """The processors whose ``on_start`` does something (the SDK's export processors'
+    does nothing: no call for them on every span)."""
+    return tuple(p for p in processors if type(p).on_start not in _NO_OP_STARTS)
 
 
 def _unmeasured(span: ReadableSpan) -> bool:

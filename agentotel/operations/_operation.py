@@ -128,9 +128,13 @@ def callable_name(fn: Callable[..., Any]) -> str:
     return name if isinstance(name, str) else type(fn).__name__
 
 
+#: whether any context has carried a conversation id yet (before that, nothing to look up)
+_conversations = False
+
+
 def inherited_conversation(given: str | None) -> str | None:
     """``given``, else the conversation id a surrounding workflow put in the context."""
-    if given is not None:
+    if given is not None or not _conversations:
         return given
     value = otel_context.get_value(_CONVERSATION_KEY)
     return value if isinstance(value, str) else None
@@ -138,6 +142,8 @@ def inherited_conversation(given: str | None) -> str | None:
 
 def with_conversation(ctx: Context, conversation: str) -> Context:
     """``ctx`` carrying ``conversation`` for the operations started inside it."""
+    global _conversations
+    _conversations = True
     return otel_context.set_value(_CONVERSATION_KEY, conversation, ctx)
 
 

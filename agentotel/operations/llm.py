@@ -33,7 +33,6 @@ from agentotel.operations._operation import (
     count,
     inherited_conversation,
     optional_text,
-    put,
     text,
     texts,
 )
@@ -271,19 +270,22 @@ class LLMCall(Operation):
                     "not recorded",
                 )
                 output_tokens = None
-            attributes = put(
-                {},
-                (
-                    (sc.GEN_AI_RESPONSE_MODEL, response_model),
-                    (sc.GEN_AI_RESPONSE_ID, response_id),
-                    (sc.GEN_AI_USAGE_INPUT_TOKENS, input_tokens),
-                    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, output_tokens),
-                    # zero cache counts are left off, as opentelemetry-util-genai does
-                    (sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, cache_read or None),
-                    (sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, cache_write or None),
-                    (sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, dimension_count),
-                ),
-            )
+            attributes: Attributes = {}  # the values given (inline: no call per value)
+            if response_model is not None:
+                attributes[sc.GEN_AI_RESPONSE_MODEL] = response_model
+            if response_id is not None:
+                attributes[sc.GEN_AI_RESPONSE_ID] = response_id
+            if input_tokens is not None:
+                attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+            if output_tokens is not None:
+                attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+            # zero cache counts are left off, as opentelemetry-util-genai does
+            if cache_read:
+                attributes[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = cache_read
+            if cache_write:
+                attributes[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = cache_write
+            if dimension_count is not None:
+                attributes[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = dimension_count
             reasons = (  # the SDK checks the items of a list or tuple (str, or dropped)
                 list(finish_reasons)
                 if finish_reasons.__class__ in (list, tuple)
