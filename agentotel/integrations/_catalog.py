@@ -31,6 +31,7 @@ first :func:`catalog` call (in ``init()``).
 from __future__ import annotations
 
 import functools
+import importlib.util
 import re
 import sys
 from collections.abc import Iterable
@@ -275,7 +276,13 @@ def _top_module(distribution: str) -> str | None:
     modules are their own."""
     if distribution in sys.stdlib_module_names:
         return distribution
-    record = metadata.distribution(distribution).read_text("RECORD") or ""
+    found = metadata.distribution(distribution)
+    # the quick answer: top_level.txt names one regular package (RECORD, read below, is
+    # thousands of lines for the big libraries)
+    top = (found.read_text("top_level.txt") or "").split()
+    if len(top) == 1 and _regular_package(top[0]):
+        return top[0]
+    record = found.read_text("RECORD") or ""
     best: list[str] | None = None
     for line in record.splitlines():
         path = line.partition(",")[0]
@@ -285,6 +292,19 @@ def _top_module(distribution: str) -> str | None:
         if best is None or (len(parts), parts) < (len(best), best):
             best = parts
     return ".".join(best) if best else None
+
+
+def _regular_package(name: str) -> bool:
+    """A top-level package with an ``__init__`` (not a namespace package), found without
+    importing it."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return (
+        spec is not None and spec.origin is not None
+        and spec.submodule_search_locations is not None
+    )
 
 
 def _canonical(name: str) -> str:
