@@ -301,10 +301,6 @@ def init(service_name: str | None = None, **arguments: Unpack[InitArguments]) ->
         )
         atexit.register(_telemetry.shutdown)
         _say_what_was_found(providers)
-        # last: the price database loads on a thread of its own (about 0.2 s; the first
-        # priced model call need not wait for it), after the instrumentations are set up
-        # (a library it imports, httpx2, is then instrumented on that thread, not here)
-        threading.Thread(target=prices.warm, name="agentotel-prices", daemon=True).start()
         return _telemetry
 
 

@@ -23,10 +23,8 @@ returns ``None`` and nothing is recorded. A fine-tuned model is priced at its fi
 rate where a source knows it, and otherwise not at all — never at its base model's price.
 
 Nothing is read at import: :func:`load_price_table` reads the packaged table and the
-file, genai-prices is imported on the first lookup (or by :meth:`PriceTable.warm`, which
-``init()`` runs on a thread of its own, so that the first priced model call does not wait
-for the import: about 0.2 s), and each (model, provider) pair is resolved once and kept in
-a bounded memo (model names come from responses).
+file, genai-prices is imported on the first lookup, and each (model, provider) pair is
+resolved once and kept in a bounded memo (model names come from responses).
 """
 
 from __future__ import annotations
@@ -246,14 +244,6 @@ class PriceTable:
             input_tokens, output_tokens, cache_read_input_tokens, cache_write_input_tokens
         )
 
-    def warm(self) -> None:
-        """Load what the fallback sources load on first use (genai-prices' database), so
-        that the first lookup does not pay for it. Never raises."""
-        for source in self._fallback:
-            warm = getattr(source, "warm", None)
-            if callable(warm):
-                warm()
-
     def _serves(self, name: str, provider: str | None) -> bool:
         providers = self._providers.get(name)
         return provider is None or providers is None or provider in providers
@@ -277,19 +267,6 @@ class GenAIPrices:
         # the genai-prices snapshot last read and its providers by id, replaced together
         self._by_id: tuple[object, dict[str, genai_types.Provider]] = (None, {})
         self._unavailable = False
-
-    def warm(self) -> None:
-        """Import genai-prices and read its bundled snapshot now. Never raises."""
-        if self._unavailable:
-            return
-        try:
-            from genai_prices import data_snapshot
-
-            data_snapshot.get_snapshot()
-        except ImportError:
-            self._unavailable = True
-        except Exception:  # noqa: BLE001 - the first lookup reports a data problem
-            pass
 
     def lookup(self, model: str, provider: str | None) -> Lookup:
         if self._unavailable:
