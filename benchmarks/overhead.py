@@ -54,86 +54,13 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from calls import (  # noqa: E402
-    CACHE_READ_TOKENS,
-    CACHE_WRITE_TOKENS,
-    FINISH_REASONS,
-    INPUT_TOKENS,
-    MAX_TOKENS,
-    MODEL,
-    OUTPUT_TOKENS,
-    PROVIDER,
-    RESPONSE_ID,
-    RESPONSE_MODEL,
-    SERVER_ADDRESS,
-    SERVER_PORT,
-    STREAM_CHUNKS,
-    TEMPERATURE,
-    TOOL,
-    TOOL_CALL_ID,
-    TOOL_DESCRIPTION,
-    RawOTel,
-    work,
-)
+from agentotel_calls import llm_call, streamed_llm_call, tool_call  # noqa: E402
+from calls import STREAM_CHUNKS, RawOTel  # noqa: E402
 from otlp_sink import Sink  # noqa: E402
 from timing import Variant, interleaved, median_us, paired_ratio  # noqa: E402
 
 import agentotel  # noqa: E402
 from agentotel import _runtime, _setup  # noqa: E402
-
-# --------------------------------------------------------------------------- agentotel's calls
-
-
-def agentotel_tool_call(x: int) -> int:
-    with agentotel.tool(TOOL, type="function", description=TOOL_DESCRIPTION, call_id=TOOL_CALL_ID):
-        return work(x)
-
-
-def agentotel_llm_call(x: int) -> int:
-    with agentotel.llm(
-        MODEL,
-        provider=PROVIDER,
-        server_address=SERVER_ADDRESS,
-        server_port=SERVER_PORT,
-        temperature=TEMPERATURE,
-        max_tokens=MAX_TOKENS,
-    ) as call:
-        result = work(x)
-        call.record_response(
-            response_model=RESPONSE_MODEL,
-            response_id=RESPONSE_ID,
-            finish_reasons=FINISH_REASONS,
-            input_tokens=INPUT_TOKENS,
-            output_tokens=OUTPUT_TOKENS,
-            cache_read_input_tokens=CACHE_READ_TOKENS,
-            cache_write_input_tokens=CACHE_WRITE_TOKENS,
-        )
-        return result
-
-
-def agentotel_streamed_llm_call(x: int) -> int:
-    with agentotel.llm(
-        MODEL,
-        provider=PROVIDER,
-        server_address=SERVER_ADDRESS,
-        server_port=SERVER_PORT,
-        temperature=TEMPERATURE,
-        max_tokens=MAX_TOKENS,
-    ) as call:
-        for _chunk in call.stream(STREAM_CHUNKS):
-            pass
-        result = work(x)
-        call.record_response(
-            response_model=RESPONSE_MODEL,
-            response_id=RESPONSE_ID,
-            finish_reasons=FINISH_REASONS,
-            input_tokens=INPUT_TOKENS,
-            output_tokens=OUTPUT_TOKENS,
-            cache_read_input_tokens=CACHE_READ_TOKENS,
-            cache_write_input_tokens=CACHE_WRITE_TOKENS,
-        )
-        return result
-
 
 # --------------------------------------------------------------------------- two init()s
 
@@ -195,15 +122,15 @@ def child(rounds: int, calls: int, pause_s: float, out: str) -> None:
 
     variants = {
         "tool/hand": Variant(raw.tool_call),
-        "tool/agentotel": Variant(agentotel_tool_call, use(on)),
-        "tool/metrics-off": Variant(agentotel_tool_call, use(off)),
+        "tool/agentotel": Variant(tool_call, use(on)),
+        "tool/metrics-off": Variant(tool_call, use(off)),
         "llm/hand": Variant(raw.llm_call),
-        "llm/agentotel": Variant(agentotel_llm_call, use(on)),
-        "llm/metrics-off": Variant(agentotel_llm_call, use(off)),
+        "llm/agentotel": Variant(llm_call, use(on)),
+        "llm/metrics-off": Variant(llm_call, use(off)),
     }
     streams = {
         "stream/hand": Variant(raw.streamed_llm_call),
-        "stream/agentotel": Variant(agentotel_streamed_llm_call, use(on)),
+        "stream/agentotel": Variant(streamed_llm_call, use(on)),
     }
     results = {
         "burst": interleaved({**variants, **streams}, rounds, calls, None, flush),

@@ -117,31 +117,12 @@ def flush_global() -> object:
 
 
 def setup_agentotel(endpoint: str) -> Calls:
+    from agentotel_calls import llm_call, tool_call
+
     import agentotel
 
     agentotel.init()
-
-    def tool(x: int) -> int:
-        with agentotel.tool(
-            TOOL, type="function", description=TOOL_DESCRIPTION, call_id=TOOL_CALL_ID
-        ):
-            return work(x)
-
-    def llm(x: int) -> int:
-        with agentotel.llm(
-            MODEL, provider=PROVIDER, server_address=SERVER_ADDRESS, server_port=SERVER_PORT,
-            temperature=TEMPERATURE, max_tokens=MAX_TOKENS,
-        ) as call:
-            result = work(x)
-            call.record_response(
-                response_model=RESPONSE_MODEL, response_id=RESPONSE_ID,
-                finish_reasons=FINISH_REASONS, input_tokens=INPUT_TOKENS,
-                output_tokens=OUTPUT_TOKENS, cache_read_input_tokens=CACHE_READ_TOKENS,
-                cache_write_input_tokens=CACHE_WRITE_TOKENS,
-            )
-            return result
-
-    return tool, llm, flush_global
+    return tool_call, llm_call, flush_global
 
 
 def setup_util_genai(endpoint: str) -> Calls:
