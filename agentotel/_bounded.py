@@ -108,18 +108,30 @@ class _SizeBounded(Generic[_ItemT, _ResultT]):
 
 
 def _string_bytes(values: Any) -> int:
+    if not values:
+        return 0
+    # the SDK's BoundedAttributes: its plain dict (its Mapping methods cost a Python call
+    # per item, on every span of every batch)
+    inner = getattr(values, "_dict", None)
     total = 0
-    for value in (values or {}).values():
-        if isinstance(value, str):
+    for value in (inner if inner.__class__ is dict else values).values():
+        cls = value.__class__
+        if cls is str:
             total += len(value)
-        elif isinstance(value, (tuple, list)):
+        elif cls is tuple or cls is list:
             total += sum(len(v) for v in value if isinstance(v, str))
+        elif isinstance(value, str):
+            total += len(value)
     return total
 
 
 def _span_strings(span: ReadableSpan) -> int:
-    total = _string_bytes(span.attributes)
-    for event in span.events:
+    # the span's own attributes and events (``span.attributes`` / ``.events`` make a new
+    # view or tuple on every access)
+    attributes = getattr(span, "_attributes", None)
+    total = _string_bytes(span.attributes if attributes is None else attributes)
+    events = getattr(span, "_events", None)
+    for event in span.events if events is None else events:
         total += _string_bytes(event.attributes)
     return total
 
