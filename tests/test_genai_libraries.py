@@ -279,6 +279,37 @@ def test_the_module_waited_for_is_the_target_distributions_package() -> None:
     assert {name: libraries.get(name) for name in expected} == expected
 
 
+#: two sets of instrumentations (a second ``init()`` in the process has its own hooks)
+#: waiting for httpx and httpx2; the httpx instrumentation's module imports both
+#: libraries, so enabling it for one fires the hooks of the other while it is half-imported
+TWO_HOOK_SETS = """
+import logging, sys
+from opentelemetry.sdk.trace import TracerProvider
+from agentotel.integrations import Instrumentations, catalog
+
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format="%(message)s")
+entries = [entry for entry in catalog() if entry.name in ("httpx", "httpx2")]
+sets = [Instrumentations(entries, tracer_provider=TracerProvider(), meter_provider=None,
+                         logger_provider=None) for _ in range(2)]
+import httpx2
+print("enabled:", sorted(sets[0].names))
+"""
+
+
+def test_a_library_imported_while_an_instrumentation_is_half_imported_waits_for_it() -> None:
+    if not {"httpx", "httpx2"} <= {entry.name for entry in catalog()}:
+        pytest.skip("the httpx instrumentation with httpx2 support is not installed")
+
+    result = subprocess.run(
+        [sys.executable, "-c", TWO_HOOK_SETS], capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "failed to instrument" not in result.stdout + result.stderr
+    assert "enabled: ['httpx', 'httpx2']" in result.stdout
+
+
 def _fake_distribution(root: Path, name: str, repository: str, entry: str) -> None:
     """A distribution registering ``openai`` under the instrumentor group."""
     info = root / f"{name.replace('-', '_')}-1.0.dist-info"

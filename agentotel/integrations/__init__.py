@@ -41,7 +41,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from functools import partial
 from importlib import metadata
-from typing import Any
+from typing import Any, ClassVar
 
 from agentotel import _runtime, content
 from agentotel._errors import warn_failure
@@ -143,10 +143,7 @@ class Instrumentations:
             "meter_provider": meter_provider,
             "logger_provider": logger_provider,
         }
-        self._lock = threading.RLock()  # enabling one may import another's library
         self._closed = False
-        self._busy = False
-        self._queue: list[Instrumentation] = []
         self.enabled: list[Enabled] = []
         self.pending: list[Instrumentation] = []
         from wrapt import register_post_import_hook  # at init(), not at import agentotel
@@ -172,19 +169,27 @@ class Instrumentations:
         """The instrumentations enabled so far, by name."""
         return [item.entry.name for item in self.enabled]
 
+    #: shared by every instance (a second ``init()`` in the process has its own hooks):
+    #: enabling one instrumentation may import another's library, whose hooks must wait
+    #: until that import is done, whichever instance they belong to
+    _lock = threading.RLock()
+    _busy = False
+    _queue: ClassVar[list[tuple[Instrumentations, Instrumentation]]] = []
+
     def _on_import(self, entry: Instrumentation, _module: object) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._queue.append(entry)
-            if self._busy:  # an instrumentation being enabled imported another library:
+        cls = Instrumentations
+        with cls._lock:
+            cls._queue.append((self, entry))
+            if cls._busy:  # an instrumentation being enabled imported another library:
                 return  # enable that one after it, not inside its half-done import
-            self._busy = True
+            cls._busy = True
             try:
-                while self._queue:
-                    self._enable(self._queue.pop(0))
+                while cls._queue:
+                    owner, queued = cls._queue.pop(0)
+                    if not owner._closed:
+                        owner._enable(queued)
             finally:
-                self._busy = False
+                cls._busy = False
 
     def _enable(self, entry: Instrumentation) -> None:
         try:
@@ -201,7 +206,7 @@ class Instrumentations:
 
     def close(self) -> None:
         """Undo what was enabled (at shutdown); later imports enable nothing. Never raises."""
-        with self._lock:
+        with Instrumentations._lock:
             self._closed = True
             enabled, self.enabled = self.enabled, []
         for item in reversed(enabled):
