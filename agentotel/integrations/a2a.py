@@ -79,17 +79,26 @@ def _state_name(status: Any) -> str | None:
         return None
 
 
-def _message_attributes(message: Any) -> dict[str, Any]:
+def _texts(item: Any, fields: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """Attribute key -> the text in ``item``'s field, for each (key, field) that has one."""
     found: dict[str, Any] = {}
-    for key, field in (
-        (sc.A2A_MESSAGE_ID, "message_id"),
-        (sc.A2A_TASK_ID, "task_id"),
-        (sc.GEN_AI_CONVERSATION_ID, "context_id"),
-    ):
-        value = _text(getattr(message, field, None))
+    for key, field in fields:
+        value = _text(getattr(item, field, None))
         if value is not None:
             found[key] = value
     return found
+
+
+_IDS = ((sc.A2A_TASK_ID, "task_id"), (sc.GEN_AI_CONVERSATION_ID, "context_id"))
+_CARD = (
+    (sc.GEN_AI_AGENT_NAME, "name"),
+    (sc.GEN_AI_AGENT_DESCRIPTION, "description"),
+    (sc.GEN_AI_AGENT_VERSION, "version"),
+)
+
+
+def _message_attributes(message: Any) -> dict[str, Any]:
+    return _texts(message, ((sc.A2A_MESSAGE_ID, "message_id"), *_IDS))
 
 
 def request_attributes(request: Any) -> dict[str, Any]:
@@ -124,10 +133,7 @@ def response_attributes(response: Any) -> dict[str, Any]:
         found.update(_message_attributes(response))
         found.pop(sc.A2A_MESSAGE_ID, None)  # the request's message id is the one recorded
     else:  # an update event
-        for key, field in ((sc.A2A_TASK_ID, "task_id"), (sc.GEN_AI_CONVERSATION_ID, "context_id")):
-            value = _text(getattr(response, field, None))
-            if value is not None:
-                found[key] = value
+        found.update(_texts(response, _IDS))
     state = _state_name(getattr(response, "status", None))
     if state is not None:
         found[sc.A2A_TASK_STATE] = state
@@ -136,16 +142,7 @@ def response_attributes(response: Any) -> dict[str, Any]:
 
 def card_attributes(card: Any) -> dict[str, Any]:
     """``gen_ai.agent.*`` from an Agent Card."""
-    found: dict[str, Any] = {}
-    for key, field in (
-        (sc.GEN_AI_AGENT_NAME, "name"),
-        (sc.GEN_AI_AGENT_DESCRIPTION, "description"),
-        (sc.GEN_AI_AGENT_VERSION, "version"),
-    ):
-        value = _text(getattr(card, field, None))
-        if value is not None:
-            found[key] = value
-    return found
+    return _texts(card, _CARD)
 
 
 def _server_attributes(url: Any) -> dict[str, Any]:
