@@ -119,19 +119,26 @@ def _string_bytes(values: Any) -> int:
         if cls is str:
             total += len(value)
         elif cls is tuple or cls is list:
-            total += sum(len(v) for v in value if isinstance(v, str))
-        elif isinstance(value, str):
+            # a sequence attribute holds one type: its strings' lengths summed in C
+            if value and value[0].__class__ is str:
+                try:
+                    total += sum(map(len, value))
+                except TypeError:  # not all strings after all (a log record's any-value)
+                    total += sum(len(v) for v in value if isinstance(v, str))
+        elif cls not in _SCALARS and isinstance(value, str):
             total += len(value)
     return total
 
 
+#: attribute value types without strings (no isinstance check for the commonest)
+_SCALARS = frozenset({int, float, bool, type(None), bytes})
+
+
 def _span_strings(span: ReadableSpan) -> int:
-    # the span's own attributes and events (``span.attributes`` / ``.events`` make a new
-    # view or tuple on every access)
+    # the span's own attributes (``span.attributes`` makes a new view on every access)
     attributes = getattr(span, "_attributes", None)
     total = _string_bytes(span.attributes if attributes is None else attributes)
-    events = getattr(span, "_events", None)
-    for event in span.events if events is None else events:
+    for event in _readable.own_events(span):
         total += _string_bytes(event.attributes)
     return total
 

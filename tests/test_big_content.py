@@ -281,6 +281,24 @@ def test_a_batch_over_4_mib_arrives_whole_in_pieces_under_the_limit() -> None:
         assert len(span.attributes[sc.GEN_AI_INPUT_MESSAGES]) == 600_004  # nothing cut
 
 
+def test_strings_in_sequence_attributes_and_events_count_toward_the_limit() -> None:
+    """Ten spans of 600 KB each, the strings in a sequence attribute and an event."""
+    provider = TracerProvider()
+    tracer = provider.get_tracer("big")
+    batch = []
+    for index in range(10):
+        span = tracer.start_span(f"chat {index}")
+        span.set_attribute("app.documents", ("d" * 200_000, "e" * 100_000))
+        span.add_event("retrieved", {"app.text": "t" * 300_000})
+        span.end()
+        batch.append(span)
+    with OtlpReceiver() as receiver:
+        exporter = SizeBoundedSpanExporter(_grpc_exporter(receiver))
+        assert exporter.export(batch) is SpanExportResult.SUCCESS  # type: ignore[arg-type]
+        received = receiver.spans()
+    assert sorted(s.name for s in received) == [f"chat {i}" for i in range(10)]
+
+
 def test_one_span_over_4_mib_arrives_with_its_content_cut_and_marked() -> None:
     with OtlpReceiver() as receiver:
         exporter = SizeBoundedSpanExporter(_grpc_exporter(receiver))

@@ -756,3 +756,54 @@ def test_a_string_without_findings_comes_back_as_itself_also_from_the_memo():
     assert redactor.redact_text(second) is second
     values = ["x", second]
     assert redactor.redact(values) is values
+
+
+def test_a_clean_sequence_seen_again_is_settled_without_a_copy() -> None:
+    redactor = Redactor()
+    attributes = {"gen_ai.response.finish_reasons": ("stop", "length"), "server.port": 443}
+
+    assert redactor.redacted_attributes(attributes) is None
+    # an equal tuple, another object: remembered by value, still nothing to copy
+    assert redactor.redacted_attributes(
+        {"gen_ai.response.finish_reasons": tuple(["stop", "length"]), "server.port": 443}
+    ) is None
+
+
+def test_a_remembered_sequence_under_a_secret_key_is_still_replaced() -> None:
+    redactor = Redactor()
+    assert redactor.redacted_attributes({"app.labels": ("a", "b")}) is None
+
+    assert redactor.redacted_attributes({"app.api_key": ("a", "b")}) == {
+        "app.api_key": (SECRET_FIELD_MARKER, SECRET_FIELD_MARKER)
+    }
+
+
+def test_sequences_with_findings_or_nested_values_are_redacted_every_time() -> None:
+    redactor = Redactor()
+    leaky = {"app.recipients": ("support", "jane.doe@example.com")}
+    nested = {"app.parts": ({"mail": "jane.doe@example.com"}, ["x"])}
+
+    for _ in range(2):
+        assert redactor.redacted_attributes(leaky) == {
+            "app.recipients": ("support", "[REDACTED:email]")
+        }
+        assert redactor.redacted_attributes(nested) == {
+            "app.parts": ({"mail": "[REDACTED:email]"}, ["x"])
+        }
+
+
+def test_a_copy_keeps_the_values_before_the_first_finding_and_redacts_those_after() -> None:
+    redactor = Redactor()
+    attributes = {
+        "gen_ai.request.model": "gpt-4o-mini",
+        "app.note": "mail jane.doe@example.com",
+        "app.other": "call +44 20 7946 0958 or mail joe@example.org",
+        "server.port": 443,
+    }
+
+    redacted = redactor.redacted_attributes(attributes)
+
+    assert redacted == redactor.redact_attributes(attributes)
+    assert redacted is not None and list(redacted) == list(attributes)
+    assert redacted["app.note"] == "mail [REDACTED:email]"
+    assert "joe@example.org" not in redacted["app.other"]

@@ -232,14 +232,9 @@ def _redacted_span(span: ReadableSpan, redacts: Redacts) -> ReadableSpan:
     if original_attributes is None:
         original_attributes = span.attributes
     attributes = _redacted_mapping(original_attributes, redacts, span.dropped_attributes)
-    # most spans have no events and no links: no tuples (``span.events`` / ``.links`` make
-    # one on every access) nor lists to make and compare for them
-    original_events = getattr(span, "_events", None)
-    if original_events is None:
-        original_events = span.events
-    original_links = getattr(span, "_links", None)
-    if original_links is None:
-        original_links = span.links
+    # most spans have no events and no links: no copies nor lists to make and compare
+    original_events = _readable.own_events(span)
+    original_links = _readable.own_links(span)
     events = [_redacted_event(e, redacts) for e in original_events] if original_events else []
     links = (
         [_redacted_link(link, redacts) for link in original_links] if original_links else []

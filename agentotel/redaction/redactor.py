@@ -29,6 +29,9 @@ _MEMO_MAX_LENGTH: Final = 4096
 _MEMO_MAX_CHARACTERS: Final = 1 << 20
 #: Key decisions (allowed / secret / ordinary) kept per redactor before starting afresh.
 _KEY_MEMO_MAX_ENTRIES: Final = 4096
+#: Sequences of plain values (``finish_reasons``, tool names) in which nothing was found,
+#: kept per redactor before starting afresh.
+_SEQUENCE_MEMO_MAX_ENTRIES: Final = 4096
 _ALLOWED, _SECRET, _ORDINARY = 0, 1, 2
 #: the memo's entry for a string in which no detector found anything
 _UNCHANGED: Final = object()
@@ -82,6 +85,7 @@ class Redactor:
         self._memo_characters = 0
         self._allow_keys = frozenset(allow_keys)
         self._key_kinds: dict[str, int] = {}
+        self._clean_sequences: set[tuple[Any, ...]] = set()
 
     @property
     def detectors(self) -> tuple[str, ...]:
@@ -205,24 +209,59 @@ class Redactor:
         """A new dict of ``attrs`` with every value redacted as :meth:`redact` does, or
         ``None`` when no value changed (the usual case: nothing is copied then).
 
-        The values that recur on every span (numbers, and strings met before under an
-        ordinary key) are settled inline, without a call each."""
+        The values that recur on every span (numbers, and strings and sequences met before
+        under an ordinary key) are settled inline, without a call each."""
         kinds = self._key_kinds
         memo = self._memo
+        clean = self._clean_sequences
         redact = self.redact
-        result: dict[str, Any] = {}
-        changed = False
         for key, value in attrs.items():
-            if kinds.get(key) == _ORDINARY:
+            ordinary = kinds.get(key) == _ORDINARY
+            if ordinary:
                 cls = value.__class__
                 if (cls is str and memo.get(value) is _UNCHANGED) or cls in _UNREDACTED:
-                    result[key] = value
                     continue
+                if cls is tuple:
+                    try:
+                        known = value in clean
+                    except TypeError:  # it holds a mapping or a list: never remembered
+                        known = False
+                    if known:
+                        continue
             new = redact(value, key)
-            if new is not value:
-                changed = True
-            result[key] = new
-        return result if changed else None
+            if new is not value:  # something to redact (rare): copy, redacting the rest
+                return self._copy_from(attrs, key, new)
+            if ordinary and value.__class__ is tuple:
+                self._remember_clean(value)
+        return None
+
+    def _copy_from(self, attrs: Mapping[str, Any], first: str, new: Any) -> dict[str, Any]:
+        """``attrs`` copied: the values before ``first`` as they are (nothing was found in
+        them), ``new`` for ``first``'s, the values after it redacted."""
+        result: dict[str, Any] = {}
+        redact = self.redact
+        found = False
+        for key, value in attrs.items():
+            if found:
+                result[key] = redact(value, key)
+            elif key == first:
+                result[key] = new
+                found = True
+            else:
+                result[key] = value
+        return result
+
+    def _remember_clean(self, value: tuple[Any, ...]) -> None:
+        """Remember a tuple of plain values (strings short enough to be memoized) in which
+        nothing was found."""
+        if sum(len(v) for v in value if v.__class__ is str) > _MEMO_MAX_LENGTH or any(
+            v.__class__ not in _PLAIN for v in value
+        ):
+            return
+        clean = self._clean_sequences
+        if len(clean) >= _SEQUENCE_MEMO_MAX_ENTRIES:
+            clean.clear()
+        clean.add(value)
 
     def _key_kind(self, key: str) -> int:
         kinds = self._key_kinds
@@ -254,6 +293,10 @@ class Redactor:
 #: value types redaction leaves as they are (beside bytes and anything that is not a str,
 #: mapping or sequence)
 _UNREDACTED: Final = frozenset({int, float, bool, type(None), bytes})
+
+
+#: what a sequence attribute may hold to be remembered as clean
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
 
 
 def _secret_field(value: Any) -> Any:
