@@ -6,9 +6,9 @@ the HTTP clients, the GenAI libraries), the process metrics, and the pipeline's 
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import functools
+import inspect
 import logging
 import threading
 import time
@@ -408,10 +408,12 @@ def serverless(
     """
 
     def decorate(function: _F) -> _F:
-        if asyncio.iscoroutinefunction(function):
+        if inspect.iscoroutinefunction(function):
 
             @functools.wraps(function)
             async def run_async(*args: Any, **kwargs: Any) -> Any:
+                import asyncio  # loaded already: the handler runs in its event loop
+
                 try:
                     return await function(*args, **kwargs)
                 finally:
