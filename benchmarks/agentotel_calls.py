@@ -33,33 +33,31 @@ def tool_call(x: int) -> int:
 
 
 def llm_call(x: int) -> int:
-    with agentotel.llm(
-        MODEL,
-        provider=PROVIDER,
-        server_address=SERVER_ADDRESS,
-        server_port=SERVER_PORT,
-        temperature=TEMPERATURE,
-        max_tokens=MAX_TOKENS,
-    ) as call:
+    with _chat() as call:
         result = work(x)
         _record_response(call)
         return result
 
 
 def streamed_llm_call(x: int) -> int:
-    with agentotel.llm(
+    with _chat() as call:
+        for _chunk in call.stream(STREAM_CHUNKS):
+            pass
+        result = work(x)
+        _record_response(call)
+        return result
+
+
+def _chat() -> agentotel.LLMCall:
+    """The chat request both LLM calls make."""
+    return agentotel.llm(
         MODEL,
         provider=PROVIDER,
         server_address=SERVER_ADDRESS,
         server_port=SERVER_PORT,
         temperature=TEMPERATURE,
         max_tokens=MAX_TOKENS,
-    ) as call:
-        for _chunk in call.stream(STREAM_CHUNKS):
-            pass
-        result = work(x)
-        _record_response(call)
-        return result
+    )
 
 
 def _record_response(call: agentotel.LLMCall) -> None:

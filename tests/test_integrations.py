@@ -703,6 +703,21 @@ class Stack:
         return Telemetry(spans, points)
 
 
+def messages_on_every_inference_span(telemetry: Telemetry) -> list[tuple[str, str]]:
+    """Asserts that there is an inference span and that each carries its input messages
+    (with the canary) and its output messages (JSON); (inputs, outputs) of each."""
+    spans = telemetry.inference()
+    assert spans, telemetry.tree()
+    found = []
+    for span in spans:
+        inputs = span.attributes.get(sc.GEN_AI_INPUT_MESSAGES)
+        outputs = span.attributes.get(sc.GEN_AI_OUTPUT_MESSAGES)
+        assert isinstance(inputs, str) and CANARY in inputs, (span.scope, span.attributes)
+        assert isinstance(outputs, str) and json.loads(outputs), (span.scope, span.attributes)
+        found.append((inputs, outputs))
+    return found
+
+
 @contextmanager
 def instrumented(
     names: Sequence[str] | None = None,
@@ -1102,13 +1117,7 @@ def test_span_only_puts_the_messages_on_every_chat_span_without_the_variable(
     with instrumented(capture=content.SPAN_ONLY) as stack:
         DRIVERS[library](llm_server, CANARY_PROMPT)
         telemetry = stack.telemetry()
-    spans = telemetry.inference()
-    assert spans, telemetry.tree()
-    for span in spans:
-        inputs = span.attributes.get(sc.GEN_AI_INPUT_MESSAGES)
-        outputs = span.attributes.get(sc.GEN_AI_OUTPUT_MESSAGES)
-        assert isinstance(inputs, str) and CANARY in inputs, (span.scope, span.attributes)
-        assert isinstance(outputs, str) and json.loads(outputs), (span.scope, span.attributes)
+    for inputs, outputs in messages_on_every_inference_span(telemetry):
         assert any(
             answer in outputs for answer in ("You said:", "The tool returned:", "get_weather")
         ), outputs
